@@ -1,0 +1,111 @@
+"""The tfgen command line: one click group; library errors become ClickExceptions here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from generator import outputs as outputs_module
+from generator.config.loader import environment_names, load_environment
+from generator.design import design
+from generator.render import render, write
+
+CONFIG_DIR_HELP = "Folder of the environment YAML files."
+OUT_DIR_HELP = "Folder the Terraform is written to (one subfolder per environment)."
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("environments"),
+              show_default=True, help=CONFIG_DIR_HELP)
+@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("out"),
+              show_default=True, help=OUT_DIR_HELP)
+@click.pass_context
+def cli(ctx: click.Context, config_dir: Path, out_dir: Path) -> None:
+    """Render the SageMaker workload layer of each environment from YAML into Terraform.
+
+    Exit codes: 0 done, 1 bad configuration or failed command, 2 usage.
+    """
+    ctx.obj = {"config_dir": config_dir, "out_dir": out_dir}
+
+
+def _environments(ctx: click.Context, env: str | None, all_envs: bool) -> list[str]:
+    if all_envs and env:
+        raise click.UsageError("give an environment or --all, not both")
+    if all_envs:
+        return environment_names(ctx.obj["config_dir"])
+    if not env:
+        raise click.UsageError("missing environment (or --all); environments: "
+                               + ", ".join(environment_names(ctx.obj["config_dir"])))
+    return [env]
+
+
+@cli.command("render")
+@click.argument("env", required=False)
+@click.option("--all", "all_envs", is_flag=True, help="Render every environment.")
+@click.option("--force", is_flag=True, help="Overwrite generated files that were edited by hand.")
+@click.pass_context
+def render_command(ctx: click.Context, env: str | None, all_envs: bool, force: bool) -> None:
+    """Write out/ENV: the platform root and one Terraform root per team.
+
+    Nothing is written unless the whole environment renders. Only files tfgen generates
+    are written; .terraform/, state and lock files are never touched.
+    """
+    names = _environments(ctx, env, all_envs)
+    # Render every environment before writing any: one bad file stops them all.
+    results = [render(ctx.obj["config_dir"], name) for name in names]
+    for rendered in results:
+        out_env = ctx.obj["out_dir"] / rendered.env
+        report = write(rendered, out_env, force=force)
+        roots = rendered.roots()
+        click.echo(f"{rendered.env}: {len(roots)} roots, {len(rendered.files)} files "
+                   f"({len(report.written)} written, {len(report.unchanged)} unchanged, "
+                   f"{len(report.removed)} removed) in {out_env}")
+
+
+@cli.command("list")
+@click.pass_context
+def list_command(ctx: click.Context) -> None:
+    """Show the environments, their teams and projects, and what each renders."""
+    config_dir = ctx.obj["config_dir"]
+    for name in environment_names(config_dir):
+        d = design(load_environment(config_dir, name))
+        cfg, p = d.config, d.platform
+        flags = ", ".join(f for f, on in (("protected", cfg.protected), ("ecr", cfg.ecr.enabled),
+                                           ("alarms", cfg.alarms.enabled)) if on) or "-"
+        click.echo(f"{name}  account {cfg.account_id}  {cfg.region}  [{flags}]")
+        parts = [f"{len(p.security_groups)} security groups",
+                 f"{len(p.interface_endpoints) + 1} VPC endpoints",
+                 f"{len(p.shared_repositories)} shared repositories",
+                 f"{len(p.log_groups)} log groups"]
+        if p.alarm_topic:
+            parts.append(f"an alarm topic with {_count(len(p.alarm_emails), 'e-mail')}, "
+                         f"{_count(len(p.event_rules), 'event rule')}")
+        click.echo(f"  platform: {', '.join(parts)}")
+        for team in d.teams:
+            click.echo(f"  teams/{team.name}:" + ("" if team.projects else " no projects, not rendered"))
+            for project in team.projects:
+                alarms = sum(len(e.alarms) for e in project.endpoints)
+                role = "1 execution role" if project.create_role else f"a policy on role {project.role_name}"
+                click.echo(f"    {project.name}: {_count(len(project.repositories), 'repository', 'repositories')}, "
+                           f"1 model package group, {role}, {_count(len(project.endpoints), 'endpoint')}, "
+                           f"{_count(alarms, 'alarm')}")
+
+
+@cli.command("outputs")
+@click.argument("env")
+@click.pass_context
+def outputs_command(ctx: click.Context, env: str) -> None:
+    """Write out/ENV/security-groups.env from the applied platform root's outputs."""
+    loaded = load_environment(ctx.obj["config_dir"], env)
+    path = outputs_module.write_security_groups_env(design(loaded), ctx.obj["out_dir"] / env)
+    click.echo(path.read_text(), nl=False)
+    click.echo(f"Wrote {path}")
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def main() -> None:
+    cli(prog_name="tfgen")
