@@ -73,12 +73,11 @@ def _load_chain(config_dir: Path, name: str, seen: tuple[str, ...]) -> Located:
     own = load_yaml(path, _display(path))
     data = own.data
     parent_name = data.pop(INHERITS_KEY, None)
-    own.positions.pop((INHERITS_KEY,), None)
+    _, line = own.positions.pop((INHERITS_KEY,), (own.file, None))
     if parent_name is None:
         return own
-    line = _nearest(own.positions, (), own.file)[1]
     if not isinstance(parent_name, str):
-        raise ConfigError(own.file, None, INHERITS_KEY, "must be the name of another file in the folder, without .yaml")
+        raise ConfigError(own.file, line, INHERITS_KEY, "must be the name of another file in the folder, without .yaml")
     if parent_name in seen + (name,):
         chain = " -> ".join(seen + (name, parent_name))
         raise ConfigError(own.file, line, INHERITS_KEY, f"inheritance goes in a circle: {chain}")

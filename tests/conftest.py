@@ -1,0 +1,66 @@
+"""Shared fixtures: the repository's own configuration, small YAML trees, and terraform."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from generator import terraform
+
+REPO = Path(__file__).resolve().parent.parent
+ENVIRONMENTS = REPO / "environments"
+OUT = REPO / "out"
+EXAMPLE_ENVS = ("dev", "prod", "staging")
+
+MINIMAL = """\
+company: acme
+tag_prefix: acme-sm
+region: eu-west-1
+account_id: "123456789012"
+network:
+  vpc_id: vpc-0123456789abcdef0
+  vpc_cidr: 10.0.0.0/16
+  private_subnet_ids: [subnet-0123456789abcdef1, subnet-0123456789abcdef2]
+  route_table_ids: [rtb-0123456789abcdef3]
+teams:
+  rc:
+    projects:
+      fraud-detection: {}
+"""
+
+
+def write_tree(root: Path, files: dict[str, str]) -> Path:
+    """Write {relative path: text} under root (dedented), like copier's build_file_tree."""
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+    return root
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    """A folder with one valid environment, `test`, to be changed by each test."""
+    return write_tree(tmp_path / "environments", {"test.yaml": MINIMAL})
+
+
+@pytest.fixture(scope="session")
+def tf_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("tfgen-state")
+
+
+@pytest.fixture(scope="session")
+def tf_plugin_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("plugin-cache")
+
+
+def copy_root(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl"))
+    return dst
+
+
+def tf(args: list[str], cwd: Path, state_dir: Path, **kwargs):
+    return terraform.run(args, cwd=cwd, state_dir=state_dir, **kwargs)

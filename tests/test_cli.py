@@ -1,0 +1,133 @@
+"""The command line, driven with click's CliRunner: exit codes and exact messages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from generator.cli import cli
+from generator.render import MANIFEST
+from tests.conftest import ENVIRONMENTS, MINIMAL
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.fixture
+def tfgen(config_dir: Path, tmp_path: Path):
+    out = tmp_path / "out"
+
+    def invoke(*args: str):
+        return run("--config-dir", str(config_dir), "--out-dir", str(out), *args)
+
+    invoke.out = out
+    invoke.config_dir = config_dir
+    return invoke
+
+
+@pytest.mark.parametrize("command", [[], ["render"], ["list"], ["outputs"]])
+def test_every_command_has_help(command):
+    result = run(*command, "--help")
+    assert result.exit_code == 0
+    assert "Usage: cli" in result.output or "Usage: tfgen" in result.output
+    assert len(result.output.splitlines()) > 3
+
+
+def test_render_writes_the_roots(tfgen):
+    result = tfgen("render", "test")
+    assert result.exit_code == 0
+    assert result.output == f"test: 2 roots, 15 files (15 written, 0 unchanged, 0 removed) in {tfgen.out / 'test'}\n"
+    assert (tfgen.out / "test/platform/security_groups.tf").is_file()
+    assert (tfgen.out / "test/teams/rc/model_registry.tf").is_file()
+    again = tfgen("render", "test")
+    assert "(0 written, 15 unchanged, 0 removed)" in again.output
+
+
+def test_render_all_and_usage_errors(tfgen):
+    assert tfgen("render", "--all").exit_code == 0
+    both = tfgen("render", "test", "--all")
+    assert both.exit_code == 2 and "Error: give an environment or --all, not both" in both.output
+    neither = tfgen("render")
+    assert neither.exit_code == 2 and "Error: missing environment (or --all); environments: test" in neither.output
+
+
+def test_unknown_environment_exits_2(tfgen):
+    result = tfgen("render", "prod")
+    assert result.exit_code == 2
+    assert result.output == f"Error: unknown environment 'prod' (environments in {tfgen.config_dir}: test)\n"
+
+
+def test_bad_configuration_exits_1_and_writes_nothing(tfgen):
+    assert tfgen("render", "test").exit_code == 0
+    before = {p: p.read_bytes() for p in tfgen.out.rglob("*") if p.is_file()}
+    (tfgen.config_dir / "test.yaml").write_text(MINIMAL + "ecr:\n  image_retention: 0\n")
+    result = tfgen("render", "test")
+    assert result.exit_code == 1
+    assert result.output == (f"Error: {tfgen.config_dir}/test.yaml:15: ecr.image_retention: "
+                             "Input should be greater than or equal to 1\n")
+    assert {p: p.read_bytes() for p in tfgen.out.rglob("*") if p.is_file()} == before
+
+
+def test_render_never_touches_what_it_did_not_write(tfgen):
+    tfgen("render", "test")
+    root = tfgen.out / "test/platform"
+    keep = {
+        root / ".terraform/providers/marker": "provider",
+        root / "terraform.tfstate": '{"version": 4}',
+        root / ".terraform.lock.hcl": "# lock",
+        root / "local_overrides.tf": "# mine",
+    }
+    for path, text in keep.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    (tfgen.config_dir / "test.yaml").write_text(MINIMAL.replace("fraud-detection", "fraud-scoring"))
+    assert tfgen("render", "test").exit_code == 0
+    for path, text in keep.items():
+        assert path.read_text() == text
+
+
+def test_files_no_longer_generated_are_removed(tfgen):
+    (tfgen.config_dir / "test.yaml").write_text(MINIMAL + "  algo:\n    projects:\n      recs: {}\n")
+    tfgen("render", "test")
+    assert (tfgen.out / "test/teams/algo/iam.tf").is_file()
+    (tfgen.config_dir / "test.yaml").write_text(MINIMAL)
+    result = tfgen("render", "test")
+    assert "7 removed" in result.output
+    assert not (tfgen.out / "test/teams/algo").exists()
+    manifest = json.loads((tfgen.out / "test" / MANIFEST).read_text())
+    assert not any(path.startswith("teams/algo/") for path in manifest["files"])
+
+
+def test_hand_edits_are_not_overwritten_without_force(tfgen):
+    tfgen("render", "test")
+    edited = tfgen.out / "test/platform/security_groups.tf"
+    edited.write_text(edited.read_text() + "\n# hand edit\n")
+    result = tfgen("render", "test")
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: refusing to overwrite files tfgen did not write as they are:\n"
+        f"  {edited} (edited since tfgen wrote it)\n"
+        "Move the changes into the YAML (or keep them elsewhere), then render again; --force overwrites them.\n")
+    assert edited.read_text().endswith("# hand edit\n")
+    assert tfgen("render", "test", "--force").exit_code == 0
+    assert "# hand edit" not in edited.read_text()
+
+
+def test_list_shows_what_each_environment_renders():
+    result = run("--config-dir", str(ENVIRONMENTS), "list")
+    assert result.exit_code == 0
+    assert "prod  account 333333333333  eu-west-1  [protected, ecr, alarms]" in result.output
+    assert ("    fraud-detection: 3 repositories, 1 model package group, 1 execution role, 1 endpoint, 2 alarms"
+            in result.output)
+
+
+def test_outputs_before_apply_is_a_clear_error(tfgen):
+    tfgen("render", "test")
+    result = tfgen("outputs", "test")
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: cannot read the outputs of {tfgen.out / 'test/platform'}; "
+                                    "was it initialised and applied?")

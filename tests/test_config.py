@@ -1,0 +1,155 @@
+"""Configuration: inheritance and merge rules, positions, and located errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from generator.config.loader import UnknownEnvironment, environment_names, load_environment
+from generator.errors import ConfigError
+from tests.conftest import ENVIRONMENTS, MINIMAL, write_tree
+
+
+def error_of(config_dir: Path, env: str = "test") -> str:
+    with pytest.raises(ConfigError) as caught:
+        load_environment(config_dir, env)
+    return caught.value.message.replace(str(config_dir) + "/", "")
+
+
+def test_example_environments_are_the_non_underscore_files():
+    assert environment_names(ENVIRONMENTS) == ["dev", "prod", "staging"]
+
+
+def test_mappings_merge_key_by_key_and_lists_are_replaced(tmp_path):
+    write_tree(tmp_path, {
+        "_base.yaml": MINIMAL + "ecr:\n  shared_repos: [a, b]\n  image_retention: 7\n",
+        "child.yaml": """\
+            inherits: _base
+            ecr:
+              shared_repos: [c]
+            teams:
+              rc:
+                projects:
+                  fraud-detection:
+                    image_retention: 3
+                  new-project: {}
+            """,
+    })
+    cfg = load_environment(tmp_path, "child").config
+    assert cfg.ecr.shared_repos == ["c"]  # the child's list is the whole list
+    assert cfg.ecr.image_retention == 7  # untouched keys inherited
+    assert cfg.teams["rc"].projects["fraud-detection"].image_retention == 3
+    assert set(cfg.teams["rc"].projects) == {"fraud-detection", "new-project"}
+
+
+def test_positions_point_at_the_file_that_wrote_the_value():
+    prod = load_environment(ENVIRONMENTS, "prod")
+    file, line = prod.where(("teams", "rc", "projects", "fraud-detection", "image_retention"))
+    assert file.endswith("prod.yaml")
+    assert (ENVIRONMENTS / "prod.yaml").read_text().splitlines()[line - 1].strip().startswith("image_retention: 30")
+    file, line = prod.where(("teams", "algo"))
+    assert file.endswith("_shared.yaml")
+    assert (ENVIRONMENTS / "_shared.yaml").read_text().splitlines()[line - 1].strip() == "algo:"
+
+
+def test_prod_overrides_and_inherits():
+    prod = load_environment(ENVIRONMENTS, "prod").config
+    assert prod.protected is True
+    assert prod.teams["rc"].projects["fraud-detection"].image_retention == 30
+    assert prod.logs.retention_days.training_jobs == 90
+    assert load_environment(ENVIRONMENTS, "dev").config.protected is False
+
+
+def test_unknown_key_says_where_and_guesses(config_dir):
+    (config_dir / "test.yaml").write_text(MINIMAL + "      anti-money-laundering:\n        image_retension: 5\n")
+    assert error_of(config_dir) == (
+        "test.yaml:15: teams.rc.projects.anti-money-laundering.image_retension: unknown key; "
+        "did you mean 'image_retention'? (allowed: description, endpoints, execution_role, image_retention, repos)"
+    )
+
+
+def test_missing_required_field(config_dir):
+    (config_dir / "test.yaml").write_text(MINIMAL.replace('account_id: "123456789012"\n', ""))
+    assert error_of(config_dir) == "test.yaml: account_id: required field is missing"
+
+
+def test_wrong_type(config_dir):
+    (config_dir / "test.yaml").write_text(MINIMAL + "ecr:\n  image_retention: ten\n")
+    assert error_of(config_dir) == (
+        "test.yaml:15: ecr.image_retention: Input should be a valid integer, unable to parse string as an integer"
+    )
+
+
+def test_account_id_written_as_a_number(config_dir):
+    (config_dir / "test.yaml").write_text(MINIMAL.replace('"123456789012"', "123456789012"))
+    assert error_of(config_dir) == "test.yaml:4: account_id: Input should be a valid string"
+
+
+@pytest.mark.parametrize("cidr, message", [
+    ("10.0.0.0/33", "'10.0.0.0/33' is not an IPv4 CIDR block ('33' is not a valid netmask)"),
+    ("8.8.0.0/16", "8.8.0.0/16 is not inside a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)"),
+])
+def test_bad_vpc_cidr(config_dir, cidr, message):
+    (config_dir / "test.yaml").write_text(MINIMAL.replace("10.0.0.0/16", cidr))
+    assert error_of(config_dir) == f"test.yaml:7: network.vpc_cidr: {message}"
+
+
+def test_retention_must_be_a_cloudwatch_value(config_dir):
+    (config_dir / "test.yaml").write_text(MINIMAL + "logs:\n  retention_days:\n    training_jobs: 15\n")
+    message = error_of(config_dir)
+    assert message.startswith("test.yaml:16: logs.retention_days.training_jobs: 15 is not a CloudWatch retention (allowed: 1, 3, 5,")
+
+
+def test_duplicate_key_is_an_error_not_a_silent_overwrite(config_dir):
+    (config_dir / "test.yaml").write_text(MINIMAL + "  rc:\n    projects: {}\n")
+    assert error_of(config_dir) == (
+        "test.yaml:14: teams.rc: duplicate key (first written on line 11); YAML would silently keep only the last one"
+    )
+
+
+def test_yaml_syntax_error(config_dir):
+    (config_dir / "test.yaml").write_text("company: [acme\n")
+    assert error_of(config_dir) == "test.yaml:2: invalid YAML: while parsing a flow sequence expected ',' or ']', but got '<stream end>'"
+
+
+def test_top_level_must_be_a_mapping(config_dir):
+    (config_dir / "test.yaml").write_text("- acme\n")
+    assert error_of(config_dir) == "test.yaml:1: the top level must be a mapping of settings"
+
+
+def test_not_utf8(config_dir):
+    (config_dir / "test.yaml").write_bytes(MINIMAL.encode() + b"# caf\xe9\n")
+    assert error_of(config_dir) == "test.yaml:14: the file is not UTF-8 (byte 0xe9)"
+
+
+def test_inherits_from_a_missing_parent(config_dir):
+    (config_dir / "test.yaml").write_text("inherits: _nope\n" + MINIMAL)
+    assert error_of(config_dir) == "test.yaml:1: inherits: inherits from '_nope', but _nope.yaml does not exist"
+
+
+def test_inheritance_in_a_circle(config_dir):
+    write_tree(config_dir, {"a.yaml": "inherits: b\n", "b.yaml": "inherits: a\n"})
+    assert error_of(config_dir, "a") == "b.yaml:1: inherits: inheritance goes in a circle: a -> b -> a"
+
+
+def test_alias_bomb_is_refused_quickly(config_dir):
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [*a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}]"
+              for i in range(1, 10)]
+    (config_dir / "test.yaml").write_text("\n".join(lines) + "\n")
+    assert "expands to more than 1,000,000 values (nested aliases?)" in error_of(config_dir)
+
+
+def test_unknown_environment_lists_the_known_ones(config_dir):
+    with pytest.raises(UnknownEnvironment) as caught:
+        load_environment(config_dir, "prod")
+    assert caught.value.exit_code == 2
+    assert caught.value.message == f"unknown environment 'prod' (environments in {config_dir}: test)"
+
+
+def test_alarms_on_without_recipients(config_dir):
+    (config_dir / "test.yaml").write_text(MINIMAL + "alarms:\n  enabled: true\n")
+    assert error_of(config_dir) == (
+        "test.yaml:14: alarms: alarms are enabled but nobody is notified: list at least one address in emails"
+    )
