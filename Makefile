@@ -5,7 +5,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 ENV    ?= prod
 
-.PHONY: render render-all list test clean
+CHECKOV_VENV := .venv-checkov
+
+.PHONY: render render-all list check checkov test clean
 
 $(VENV)/.installed-run: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,8 +27,20 @@ render-all: $(VENV)/.installed-run ## Render every environment
 list: $(VENV)/.installed-run
 	$(BIN)/tfgen list
 
-test: $(VENV)/.installed-test ## The whole suite, terraform included
+# checkov in its own environment, at the version pinned in pyproject.toml ([tool.tfgen]).
+$(CHECKOV_VENV)/.installed: pyproject.toml $(VENV)/.installed-run
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+	  "$$($(BIN)/python -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["tool"]["tfgen"]["checkov"])')"
+	touch $@
+
+checkov: $(CHECKOV_VENV)/.installed
+
+check: $(VENV)/.installed-run $(CHECKOV_VENV)/.installed ## Policy gate on out/$(ENV)
+	$(BIN)/tfgen check $(ENV)
+
+test: $(VENV)/.installed-test $(CHECKOV_VENV)/.installed ## The whole suite, terraform and checkov included
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) .tfgen .pytest_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) .tfgen .pytest_cache

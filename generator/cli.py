@@ -103,6 +103,28 @@ def outputs_command(ctx: click.Context, env: str) -> None:
     click.echo(f"Wrote {path}")
 
 
+@cli.command("check")
+@click.argument("env")
+@click.option("--plan", "plans", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A plan of one root (terraform show -json); checked instead of that root's HCL. Repeatable.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "junit", "sarif"]), default="text",
+              show_default=True, help="text for people; json, junit and sarif for CI systems.")
+@click.option("--no-checkov", is_flag=True, help="Run tfgen's own policies only.")
+@click.pass_context
+def check_command(ctx: click.Context, env: str, plans: tuple[Path, ...], output_format: str, no_checkov: bool) -> None:
+    """Prove out/ENV keeps the platform's rules, before terraform apply.
+
+    Runs the policy pack (rules TFG-*, checked against the environment's YAML) and
+    checkov with the custom checks in policies/checkov. Exit 0 clean, 1 violations.
+    """
+    from policies import engine
+
+    report = engine.check(ctx.obj["config_dir"], ctx.obj["out_dir"], env, plans, run_checkov=not no_checkov)
+    click.echo(engine.FORMATTERS[output_format](report), nl=False)
+    if report.failed:
+        ctx.exit(1)
+
+
 def _count(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
