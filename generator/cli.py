@@ -6,10 +6,9 @@ from pathlib import Path
 
 import click
 
-from generator import outputs as outputs_module
 from generator.config.loader import environment_names, load_environment
-from generator.design import design
-from generator.render import render, write
+
+# Each command imports what it needs itself: `tfgen check` in CI should not pay for jinja2.
 
 CONFIG_DIR_HELP = "Folder of the environment YAML files."
 OUT_DIR_HELP = "Folder the Terraform is written to (one subfolder per environment)."
@@ -51,6 +50,8 @@ def render_command(ctx: click.Context, env: str | None, all_envs: bool, force: b
     Nothing is written unless the whole environment renders. Only files tfgen generates
     are written; .terraform/, state and lock files are never touched.
     """
+    from generator.render import render, write
+
     names = _environments(ctx, env, all_envs)
     # Render every environment before writing any: one bad file stops them all.
     results = [render(ctx.obj["config_dir"], name) for name in names]
@@ -67,6 +68,8 @@ def render_command(ctx: click.Context, env: str | None, all_envs: bool, force: b
 @click.pass_context
 def list_command(ctx: click.Context) -> None:
     """Show the environments, their teams and projects, and what each renders."""
+    from generator.design import design
+
     config_dir = ctx.obj["config_dir"]
     for name in environment_names(config_dir):
         d = design(load_environment(config_dir, name))
@@ -97,6 +100,9 @@ def list_command(ctx: click.Context) -> None:
 @click.pass_context
 def outputs_command(ctx: click.Context, env: str) -> None:
     """Write out/ENV/security-groups.env from the applied platform root's outputs."""
+    from generator import outputs as outputs_module
+    from generator.design import design
+
     loaded = load_environment(ctx.obj["config_dir"], env)
     path = outputs_module.write_security_groups_env(design(loaded), ctx.obj["out_dir"] / env)
     click.echo(path.read_text(), nl=False)
