@@ -7,14 +7,17 @@ ENV    ?= prod
 
 CHECKOV_VENV := .venv-checkov
 
-.PHONY: render render-all list check checkov test clean
+.PHONY: render render-all list check checkov demo test clean
 
 $(VENV)/.installed-run: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed-run
+$(VENV)/.installed-demo: $(VENV)/.installed-test ## The whole lifecycle against the AWS emulator, no account needed
+	$(BIN)/python -m sandbox.demo
+
+test: $(VENV)/.installed-run
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $@
 
@@ -38,6 +41,9 @@ checkov: $(CHECKOV_VENV)/.installed
 
 check: $(VENV)/.installed-run $(CHECKOV_VENV)/.installed ## Policy gate on out/$(ENV)
 	$(BIN)/tfgen check $(ENV)
+
+demo: $(VENV)/.installed-test ## The whole lifecycle against the AWS emulator, no account needed
+	$(BIN)/python -m sandbox.demo
 
 test: $(VENV)/.installed-test $(CHECKOV_VENV)/.installed ## The whole suite, terraform and checkov included
 	$(BIN)/python -m pytest

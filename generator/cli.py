@@ -131,6 +131,24 @@ def check_command(ctx: click.Context, env: str, plans: tuple[Path, ...], output_
         ctx.exit(1)
 
 
+@cli.command("verify")
+@click.argument("env")
+@click.pass_context
+def verify_command(ctx: click.Context, env: str) -> None:
+    """Check that what exists in the AWS account is what the YAML says.
+
+    Reads the account with boto3 (normal AWS credentials; AWS_ENDPOINT_URL for the
+    emulator), not Terraform state. Prints a table; exit 1 on anything missing or different.
+    """
+    from generator import verify
+    from generator.design import design
+
+    findings = verify.verify(design(load_environment(ctx.obj["config_dir"], env)))
+    click.echo(verify.table(findings), nl=False)
+    if any(f.status != verify.OK for f in findings):
+        ctx.exit(1)
+
+
 def _count(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 

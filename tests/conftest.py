@@ -13,7 +13,7 @@ from generator import terraform
 REPO = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = REPO / "environments"
 OUT = REPO / "out"
-EXAMPLE_ENVS = ("dev", "prod", "staging")
+EXAMPLE_ENVS = ("dev", "prod", "sandbox", "staging")
 
 MINIMAL = """\
 company: acme

@@ -18,7 +18,7 @@ def error_of(config_dir: Path, env: str = "test") -> str:
 
 
 def test_example_environments_are_the_non_underscore_files():
-    assert environment_names(ENVIRONMENTS) == ["dev", "prod", "staging"]
+    assert environment_names(ENVIRONMENTS) == ["dev", "prod", "sandbox", "staging"]
 
 
 def test_mappings_merge_key_by_key_and_lists_are_replaced(tmp_path):

@@ -20,7 +20,7 @@ DOC = REPO / "docs" / "policies.md"
 TABLE_START, TABLE_END = "<!-- mutant-table:start -->", "<!-- mutant-table:end -->"
 
 
-@pytest.mark.parametrize("env", ["prod", "staging", "dev"])
+@pytest.mark.parametrize("env", ["prod", "staging", "dev", "sandbox"])
 def test_checkov_is_clean_on_the_render_and_its_custom_checks_ran(env):
     from generator.config.loader import load_environment
     from tests.conftest import ENVIRONMENTS

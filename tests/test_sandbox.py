@@ -1,0 +1,205 @@
+"""The lifecycle against the AWS emulator (moto server): apply, converge, verify, drift,
+outputs, the plan's acceptance steps, and rollback. Nothing here is skipped: terraform and
+the emulator are part of `make test`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from generator.cli import cli
+from policies.inventory import from_hcl
+from policies.rules import RULES
+from sandbox import emulator as emulator_module
+from sandbox import lifecycle
+from sandbox.emulator import boto_client
+
+REGION = "eu-west-1"
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    with emulator_module.start() as started:
+        saved = {k: os.environ.get(k) for k in started.env()}
+        os.environ.update(started.env())  # for tfgen verify, which reads the account with boto3
+        yield started
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture(scope="module")
+def sandbox(emulator, tmp_path_factory):
+    """The protected sandbox: plans saved before the first apply, then every root applied."""
+    sb = lifecycle.prepare(emulator, tmp_path_factory.mktemp("sandbox"))
+    lifecycle.render_sandbox(sb)
+    sb.plans = {}
+    for root in sb.roots():
+        lifecycle.init(sb, root)
+        sb.plans[root] = save_plan(sb, root, sb.workdir / f"{root.replace('/', '-')}.json")
+    for root in sb.roots():
+        lifecycle.apply(sb, root)
+    return sb
+
+
+def save_plan(sb, root: str, path: Path, cwd: Path | None = None) -> Path:
+    folder = cwd or sb.out_env / root
+    from generator import terraform
+
+    terraform.run(["plan", "-out=tfplan", "-input=false", "-no-color"], cwd=folder, state_dir=sb.state_dir,
+                  extra_env=sb.emulator.env())
+    shown = terraform.run(["show", "-json", "tfplan"], cwd=folder, state_dir=sb.state_dir, extra_env=sb.emulator.env())
+    path.write_text(shown.stdout)
+    return path
+
+
+def tfgen(sb, *args: str):
+    return CliRunner().invoke(cli, ["--config-dir", str(sb.config_dir), "--out-dir", str(sb.out_env.parent), *args],
+                              catch_exceptions=False)
+
+
+def test_every_root_applied_and_replans_with_no_changes(sandbox):
+    for root in sandbox.roots():
+        changed, output = lifecycle.plan_changes(sandbox, root)
+        assert not changed, f"{root} does not converge:\n{output}"
+
+
+def test_verify_finds_everything_as_designed(sandbox):
+    result = tfgen(sandbox, "verify", "sandbox")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == "42 resources checked, 42 OK, 0 missing or different"
+
+
+def test_check_reads_plans_with_the_same_rules(sandbox):
+    plans = [arg for path in sandbox.plans.values() for arg in ("--plan", str(path))]
+    result = tfgen(sandbox, "check", "sandbox", "--no-checkov", *plans)
+    assert result.exit_code == 0, result.output
+    in_hcl = len(from_hcl(sandbox.out_env).resources)  # a plan holds the very same resources
+    assert result.output == (f"sandbox: {len(RULES)} rules run, {in_hcl} resources seen "
+                             "(plans for platform, teams/algo, teams/rc, HCL for the rest), 0 violations\n")
+
+
+def test_check_catches_a_violation_in_a_plan(sandbox, tmp_path):
+    bad = tmp_path / "platform"
+    shutil.copytree(sandbox.out_env / "platform", bad,
+                    ignore=shutil.ignore_patterns(".terraform", "terraform.tfstate*", "tfplan"))
+    sg = bad / "security_groups.tf"
+    sg.write_text(sg.read_text() + '\nresource "aws_vpc_security_group_ingress_rule" "training_ssh" {\n'
+                  "  security_group_id = aws_security_group.training.id\n"
+                  '  ip_protocol       = "tcp"\n  from_port         = 22\n  to_port           = 22\n'
+                  '  cidr_ipv4         = "0.0.0.0/0"\n}\n')
+    from generator import terraform
+
+    terraform.run(["init", "-input=false", "-no-color"], cwd=bad, state_dir=sandbox.state_dir)
+    plan = save_plan(sandbox, "platform", tmp_path / "plan.json", cwd=bad)
+    result = tfgen(sandbox, "check", "sandbox", "--no-checkov", "--plan", str(plan))
+    assert result.exit_code == 1
+    assert "TFG-SG-003  platform:aws_vpc_security_group_ingress_rule.training_ssh" in result.output
+    assert "ingress tcp/22 from 0.0.0.0/0: no ingress from the internet" in result.output
+
+
+def test_outputs_writes_the_five_group_ids(sandbox):
+    result = tfgen(sandbox, "outputs", "sandbox")
+    assert result.exit_code == 0, result.output
+    env_file = sandbox.out_env / "security-groups.env"
+    values = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if not line.startswith("#"))
+    ec2 = boto_client(sandbox.emulator, "ec2", REGION)
+    live = {g["GroupName"]: g["GroupId"] for g in ec2.describe_security_groups()["SecurityGroups"]}
+    assert values == {
+        "SG_SAGEMAKER_STUDIO": live["acme-sm-studio"], "SG_VPC_ENDPOINTS": live["acme-sm-vpc-endpoints"],
+        "SG_TRAINING": live["acme-sm-training"], "SG_PROCESSING": live["acme-sm-processing"],
+        "SG_INFERENCE": live["acme-sm-inference"],
+    }
+
+
+def register_model_and_push_image(sb) -> tuple[str, str]:
+    """The plan's acceptance steps: a model version in the group, an image in the repository."""
+    sagemaker = boto_client(sb.emulator, "sagemaker", REGION)
+    arn = sagemaker.create_model_package(
+        ModelPackageGroupName="rc-fraud-detection", ModelPackageDescription="acceptance test",
+        InferenceSpecification={"Containers": [{"Image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/"
+                                                         "acme-sm-rc-fraud-detection/inference:v1"}],
+                                "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"]},
+    )["ModelPackageArn"]
+    ecr = boto_client(sb.emulator, "ecr", REGION)
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                           "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1,
+                                      "digest": "sha256:" + "a" * 64}, "layers": []})
+    ecr.put_image(repositoryName="acme-sm-rc-fraud-detection/inference", imageManifest=manifest, imageTag="v1")
+    return arn, "v1"
+
+
+def test_protected_destroy_is_refused_and_nothing_is_lost(sandbox):
+    model_arn, tag = register_model_and_push_image(sandbox)
+    refused = sandbox.terraform("teams/rc", "destroy", "-auto-approve", "-input=false", "-no-color", check=False)
+    assert refused.returncode != 0
+    assert "Instance cannot be destroyed" in refused.stderr
+    sagemaker = boto_client(sandbox.emulator, "sagemaker", REGION)
+    versions = sagemaker.list_model_packages(ModelPackageGroupName="rc-fraud-detection")["ModelPackageSummaryList"]
+    assert [v["ModelPackageArn"] for v in versions] == [model_arn]
+    images = boto_client(sandbox.emulator, "ecr", REGION).list_images(
+        repositoryName="acme-sm-rc-fraud-detection/inference")["imageIds"]
+    assert [i.get("imageTag") for i in images] == [tag]
+    assert tfgen(sandbox, "verify", "sandbox").exit_code == 0
+
+
+def test_drift_behind_terraforms_back_is_found(sandbox):
+    """Last in this module: it changes the account."""
+    ec2 = boto_client(sandbox.emulator, "ec2", REGION)
+    training = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["acme-sm-training"]}])
+    ec2.authorize_security_group_ingress(GroupId=training["SecurityGroups"][0]["GroupId"], IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    boto_client(sandbox.emulator, "logs", REGION).put_retention_policy(
+        logGroupName="/aws/sagemaker/TrainingJobs", retentionInDays=1)
+    boto_client(sandbox.emulator, "ecr", REGION).delete_lifecycle_policy(
+        repositoryName="acme-sm-rc-fraud-detection/training")
+
+    result = tfgen(sandbox, "verify", "sandbox")
+    assert result.exit_code == 1
+    lines = {line.split("  ")[0].strip(): " ".join(line.split()) for line in result.output.splitlines()}
+    assert lines["security group acme-sm-training"].endswith("DIFFERENT extra ingress tcp/22 from 0.0.0.0/0")
+    assert lines["log group /aws/sagemaker/TrainingJobs"].endswith("DIFFERENT expected 90 days, found 1 days")
+    assert lines["repository acme-sm-rc-fraud-detection/training"].endswith("DIFFERENT no lifecycle policy")
+    assert result.output.splitlines()[-1] == "42 resources checked, 39 OK, 3 missing or different"
+    for root in ("platform", "teams/rc"):
+        changed, _ = lifecycle.plan_changes(sandbox, root)
+        assert changed, f"terraform plan of {root} does not see the drift"
+
+
+@pytest.fixture(scope="module")
+def unprotected(emulator, tmp_path_factory):
+    """A second, non-protected environment in its own VPC of the same emulated account."""
+    def edit(data: dict) -> None:
+        data["protected"] = False
+        data["tag_prefix"] = "acme-dev"
+        data["teams"] = {"ops": {"projects": {"churn": {"endpoints": {"churn-scoring": {}}}}}}
+        data["ecr"] = {"shared_repos": []}
+
+    sb = lifecycle.prepare(emulator, tmp_path_factory.mktemp("unprotected"), edit=edit)
+    lifecycle.render_sandbox(sb)
+    return sb
+
+
+def test_destroying_a_team_root_removes_its_resources(unprotected):
+    sb = unprotected
+    lifecycle.init(sb, "teams/ops")
+    lifecycle.apply(sb, "teams/ops")
+    sagemaker = boto_client(sb.emulator, "sagemaker", REGION)
+    assert sagemaker.describe_model_package_group(ModelPackageGroupName="ops-churn")["ModelPackageGroupStatus"]
+    sb.terraform("teams/ops", "destroy", "-auto-approve", "-input=false", "-no-color")
+    result = tfgen(sb, "verify", "sandbox")
+    assert result.exit_code == 1
+    missing = [" ".join(line.split()) for line in result.output.splitlines() if " MISSING" in line]
+    assert "model package group ops-churn MISSING" in " | ".join(missing)
+    for name in ("acme-sm-ops-churn/preprocessing", "acme-sm-ops-churn/training", "acme-sm-ops-churn/inference"):
+        assert f"repository {name} MISSING" in missing
+    assert "log group /aws/sagemaker/Endpoints/churn-scoring MISSING" in missing
+    assert "alarm acme-dev-churn-scoring-5xx-rate MISSING" in missing
