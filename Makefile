@@ -1,11 +1,10 @@
 # The two commands of the README's quick start: `make render ENV=prod` and `make test`.
-# Each creates .venv/ when needed and installs what it needs first.
-PYTHON ?= python3
-VENV   := .venv
-BIN    := $(VENV)/bin
-ENV    ?= prod
-
+# Each creates the virtual environments it needs and installs into them first.
+PYTHON       ?= python3
+VENV         := .venv
+BIN          := $(VENV)/bin
 CHECKOV_VENV := .venv-checkov
+ENV          ?= prod
 
 .PHONY: render render-all list check checkov demo test clean
 
@@ -14,11 +13,16 @@ $(VENV)/.installed-run: pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
 	touch $@
 
-$(VENV)/.installed-demo: $(VENV)/.installed-test ## The whole lifecycle against the AWS emulator, no account needed
-	$(BIN)/python -m sandbox.demo
-
-test: $(VENV)/.installed-run
+$(VENV)/.installed-test: $(VENV)/.installed-run
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+# checkov in its own environment, at the version pinned in pyproject.toml ([tool.tfgen]):
+# its bc-python-hcl2 clashes with other HCL packages in one environment.
+$(CHECKOV_VENV)/.installed: pyproject.toml $(VENV)/.installed-run
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+	  "$$($(BIN)/python -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["tool"]["tfgen"]["checkov"])')"
 	touch $@
 
 render: $(VENV)/.installed-run ## Render out/$(ENV)
@@ -30,16 +34,9 @@ render-all: $(VENV)/.installed-run ## Render every environment
 list: $(VENV)/.installed-run
 	$(BIN)/tfgen list
 
-# checkov in its own environment, at the version pinned in pyproject.toml ([tool.tfgen]).
-$(CHECKOV_VENV)/.installed: pyproject.toml $(VENV)/.installed-run
-	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
-	  "$$($(BIN)/python -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["tool"]["tfgen"]["checkov"])')"
-	touch $@
-
 checkov: $(CHECKOV_VENV)/.installed
 
-check: $(VENV)/.installed-run $(CHECKOV_VENV)/.installed ## Policy gate on out/$(ENV)
+check: $(VENV)/.installed-run $(CHECKOV_VENV)/.installed ## The policy gate on out/$(ENV)
 	$(BIN)/tfgen check $(ENV)
 
 demo: $(VENV)/.installed-test ## The whole lifecycle against the AWS emulator, no account needed
