@@ -86,13 +86,15 @@ def list_command(ctx: click.Context) -> None:
                          f"{_count(len(p.event_rules), 'event rule')}")
         click.echo(f"  platform: {', '.join(parts)}")
         for team in d.teams:
-            click.echo(f"  teams/{team.name}:" + ("" if team.projects else " no projects, not rendered"))
+            click.echo(f"  teams/{team.name}:" + ("" if team.projects or team.retired else " no projects, not rendered"))
             for project in team.projects:
                 alarms = sum(len(e.alarms) for e in project.endpoints)
                 role = "1 execution role" if project.create_role else f"a policy on role {project.role_name}"
                 click.echo(f"    {project.name}: {_count(len(project.repositories), 'repository', 'repositories')}, "
                            f"1 model package group, {role}, {_count(len(project.endpoints), 'endpoint')}, "
                            f"{_count(alarms, 'alarm')}")
+            for project in team.retired:
+                click.echo(f"    {project.name}: retired; its {len(project.retained)} resources are kept, unmanaged")
 
 
 @cli.command("outputs")

@@ -37,8 +37,12 @@ PROCESSING_FAILED = ("processing_job_failed", "SageMaker Processing Job State Ch
 
 
 def tf_id(*parts: str) -> str:
-    """A Terraform block label from names made of lower-case words and hyphens."""
-    return "_".join(parts).replace("-", "_").replace(".", "_")
+    """A Terraform block label from names made of lower-case words and hyphens.
+
+    Terraform identifiers must not start with a digit (a project may: "2fa-checks").
+    """
+    label = "_".join(parts).replace("-", "_").replace(".", "_")
+    return f"_{label}" if label[:1].isdigit() else label
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,19 @@ class ProjectDesign:
     policy_name: str
     statements: tuple[Statement, ...]
     endpoints: tuple[EndpointMonitoring, ...]
+    imports: tuple[tuple[str, str], ...] = ()  # (address, import id) of resources to adopt
+
+    @property
+    def stateful(self) -> tuple[str, ...]:
+        """Addresses whose destruction loses data: images, model versions, logs."""
+        return (*(f"aws_ecr_repository.{r.id}" for r in self.repositories),
+                f"aws_sagemaker_model_package_group.{self.id}",
+                *(f"aws_cloudwatch_log_group.{e.id}" for e in self.endpoints))
+
+    @property
+    def retained(self) -> tuple[str, ...]:
+        """What a retired project leaves in place: its stateful resources and their lifecycle policies."""
+        return (*self.stateful, *(f"aws_ecr_lifecycle_policy.{r.id}" for r in self.repositories))
 
 
 @dataclass(frozen=True)
@@ -134,6 +151,7 @@ class TeamDesign:
     name: str
     description: str
     projects: tuple[ProjectDesign, ...]
+    retired: tuple[ProjectDesign, ...] = ()  # rendered as `removed` blocks (protected environments only)
 
 
 @dataclass(frozen=True)
@@ -146,6 +164,7 @@ class PlatformDesign:
     alarm_topic: str | None
     alarm_emails: tuple[str, ...]
     event_rules: tuple[EventRule, ...]
+    imports: tuple[tuple[str, str], ...] = ()  # (address, import id) of resources to adopt
 
 
 @dataclass(frozen=True)
@@ -183,10 +202,19 @@ def design(loaded: LoadedEnvironment) -> Design:
             EventRule(rule_id, f"{cfg.tag_prefix}-{kind}-job-failed", f"SageMaker {kind} jobs that failed", detail, status)
             for rule_id, detail, status, kind in (TRAINING_FAILED, PROCESSING_FAILED)
         ) if topic else (),
+        imports=tuple((f"aws_cloudwatch_log_group.{gid}", name) for gid, name in
+                      (("processing_jobs", "/aws/sagemaker/ProcessingJobs"), ("training_jobs", "/aws/sagemaker/TrainingJobs"))
+                      ) if cfg.logs.adopt_existing_job_log_groups else (),
     )
     teams = tuple(
-        TeamDesign(name, team.description,
-                   tuple(_project(loaded, name, project, topic_arn) for project in sorted(team.projects)))
+        TeamDesign(
+            name, team.description,
+            projects=tuple(_project(loaded, name, project, topic_arn)
+                           for project in sorted(team.projects) if not team.projects[project].retired),
+            # Outside protected environments, retiring destroys as usual: nothing to render.
+            retired=tuple(_project(loaded, name, project, topic_arn)
+                          for project in sorted(team.projects) if team.projects[project].retired and cfg.protected),
+        )
         for name, team in sorted(cfg.teams.items())
     )
     result = Design(env=loaded.name, config=cfg, platform=platform, teams=teams, topic_arn=topic_arn,
@@ -280,8 +308,15 @@ def _project(loaded: LoadedEnvironment, team: str, name: str, topic_arn: str | N
         _endpoint(cfg, endpoint_name, endpoint, topic_arn)
         for endpoint_name, endpoint in sorted(project.endpoints.items())
     )
+    imports: tuple[tuple[str, str], ...] = ()
+    if project.adopt_existing:
+        # Lifecycle policies are not imported: creating one replaces what a repository has.
+        imports = (*((f"aws_ecr_repository.{r.id}", r.name) for r in repositories),
+                   (f"aws_sagemaker_model_package_group.{pid}", group))
+    imports += tuple((f"aws_cloudwatch_log_group.{e.id}", e.log_group) for e in endpoints
+                     if project.endpoints[e.name].adopt_existing_log_group)
     return ProjectDesign(
-        team=team, name=name, id=pid, description=project.description or f"{team}/{name}",
+        team=team, name=name, id=pid, description=project.description or f"{team}/{name}", imports=imports,
         repositories=repositories, model_package_group=group,
         role_name=project.execution_role or f"{cfg.tag_prefix}-{team}-{name}-execution",
         create_role=project.execution_role is None, policy_name=f"{group}-workload",
@@ -313,7 +348,7 @@ def _check_composed_names(loaded: LoadedEnvironment, result: Design) -> None:
     seen_groups: dict[str, tuple[str, str]] = {}
     seen_endpoints: dict[str, tuple[str, str]] = {}
     for team in result.teams:
-        for project in team.projects:
+        for project in team.projects + team.retired:
             path = ("teams", team.name, "projects", project.name)
             file, line = loaded.where(path)
 

@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
@@ -32,6 +32,9 @@ PLATFORM_ROOT = "platform"
 class Rendered:
     env: str
     files: dict[str, str]  # path relative to out/ENV -> content
+    protected: bool = False
+    stateful: dict[str, list[str]] = field(default_factory=dict)  # root -> addresses that hold data
+    retained: dict[str, list[str]] = field(default_factory=dict)  # root -> addresses in `removed` blocks
 
     def roots(self) -> list[str]:
         return sorted({path.rsplit("/", 1)[0] for path in self.files})
@@ -96,23 +99,39 @@ def render_loaded(loaded: LoadedEnvironment) -> Rendered:
         emit(PLATFORM_ROOT, "platform/ecr.tf.j2", platform=platform)
     if platform.alarm_topic:
         emit(PLATFORM_ROOT, "platform/alarms.tf.j2", platform=platform)
+    if platform.imports:
+        emit(PLATFORM_ROOT, "common/imports.tf.j2", imports=platform.imports)
 
+    stateful = {PLATFORM_ROOT: sorted([f"aws_ecr_repository.{r.id}" for r in platform.shared_repositories]
+                                      + [f"aws_cloudwatch_log_group.{gid}" for gid, _, _ in platform.log_groups])}
+    retained: dict[str, list[str]] = {}
     for team in the_design.teams:
+        root = f"teams/{team.name}"
+        if team.projects or team.retired:
+            _team_root(root, team, common, emit)
         if team.projects:
-            _team_root(team, common, emit)
-    return Rendered(env=loaded.name, files=dict(sorted(files.items())))
+            stateful[root] = sorted(a for p in team.projects for a in p.stateful)
+        if team.retired:
+            retained[root] = sorted(a for p in team.retired for a in p.retained)
+    return Rendered(env=loaded.name, files=dict(sorted(files.items())), protected=cfg.protected,
+                    stateful=stateful, retained=retained)
 
 
-def _team_root(team: TeamDesign, common, emit) -> None:
-    root = f"teams/{team.name}"
+def _team_root(root: str, team: TeamDesign, common, emit) -> None:
     common(root, team.name)
-    emit(root, "team/model_registry.tf.j2", team=team)
-    emit(root, "team/iam.tf.j2", team=team)
-    emit(root, "team/outputs.tf.j2", team=team)
+    if team.projects:
+        emit(root, "team/model_registry.tf.j2", team=team)
+        emit(root, "team/iam.tf.j2", team=team)
+        emit(root, "team/outputs.tf.j2", team=team)
     if any(project.repositories for project in team.projects):
         emit(root, "team/ecr.tf.j2", team=team)
     if any(project.endpoints for project in team.projects):
         emit(root, "team/endpoints.tf.j2", team=team)
+    if team.retired:
+        emit(root, "team/retired.tf.j2", team=team)
+    imports = [i for project in team.projects for i in project.imports]
+    if imports:
+        emit(root, "common/imports.tf.j2", imports=imports)
 
 
 # --- writing -----------------------------------------------------------------------------
@@ -122,13 +141,15 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def read_manifest(out_env: Path) -> dict[str, str]:
+def read_manifest(out_env: Path) -> dict:
+    """The previous render's manifest: {"files": {path: sha256}, "stateful": {root: [address]}}."""
     path = out_env / MANIFEST
     if not path.is_file():
-        return {}
+        return {"files": {}, "stateful": {}}
     try:
-        return json.loads(path.read_text())["files"]
-    except (ValueError, KeyError) as exc:
+        manifest = json.loads(path.read_text())
+        return {"files": dict(manifest["files"]), "stateful": dict(manifest.get("stateful", {}))}
+    except (ValueError, KeyError, TypeError) as exc:
         raise TfgenError(f"{path} is not a tfgen manifest ({exc}); restore it from git or delete it") from None
 
 
@@ -137,6 +158,7 @@ def manifest_text(rendered: Rendered) -> str:
         "generated_by": f"tfgen render {rendered.env}",
         "note": "Hashes of the files tfgen wrote; render refuses to overwrite a file edited since.",
         "files": {path: _sha256(content.encode()) for path, content in rendered.files.items()},
+        "stateful": rendered.stateful,
     }, indent=2, sort_keys=True) + "\n"
 
 
@@ -148,7 +170,10 @@ class WriteReport:
 
 
 def write(rendered: Rendered, out_env: Path, force: bool = False) -> WriteReport:
-    previous = read_manifest(out_env)
+    manifest = read_manifest(out_env)
+    if rendered.protected:
+        _refuse_to_destroy(rendered, manifest["stateful"])
+    previous = manifest["files"]
     edited = [path for path, digest in sorted(previous.items())
               if (out_env / path).is_file() and _sha256((out_env / path).read_bytes()) != digest]
     foreign = [path for path in rendered.files if path not in previous and (out_env / path).exists()]
@@ -159,14 +184,15 @@ def write(rendered: Rendered, out_env: Path, force: bool = False) -> WriteReport
                          + "\nMove the changes into the YAML (or keep them elsewhere), then render again; "
                            "--force overwrites them.")
     written, unchanged = [], []
+    changed: dict[Path, bytes] = {}
     for path, content in rendered.files.items():
-        target = out_env / path
-        data = content.encode()
+        target, data = out_env / path, content.encode()
         if target.is_file() and target.read_bytes() == data:
             unchanged.append(path)
-            continue
-        _atomic_write(target, data)
-        written.append(path)
+        else:
+            changed[target] = data
+            written.append(path)
+    _write_all(changed)
     removed = []
     for path in sorted(set(previous) - set(rendered.files)):
         target = out_env / path
@@ -176,6 +202,40 @@ def write(rendered: Rendered, out_env: Path, force: bool = False) -> WriteReport
             _remove_empty_parents(target.parent, out_env)
     _atomic_write(out_env / MANIFEST, manifest_text(rendered).encode())
     return WriteReport(written, unchanged, removed)
+
+
+def _refuse_to_destroy(rendered: Rendered, before: dict[str, list[str]]) -> None:
+    """In a protected environment, a resource that holds data may only leave by retirement."""
+    lost = []
+    for root, addresses in sorted(before.items()):
+        kept = set(rendered.stateful.get(root, [])) | set(rendered.retained.get(root, []))
+        lost += [f"  {root}: {address}" for address in addresses if address not in kept]
+    if lost:
+        raise TfgenError(
+            f"refusing to render {rendered.env}: it is protected, and applying this would destroy resources that "
+            "hold images, model versions or logs:\n" + "\n".join(lost)
+            + "\nTo stop managing a project and keep its resources, mark it `retired: true` in the YAML "
+              "instead of deleting it.")
+
+
+def _write_all(files: dict[Path, bytes]) -> None:
+    """Two phases: every file to a temporary beside its target, then renames. A failure while
+    writing (a full disk, a permission) removes the temporaries and changes nothing."""
+    staged: list[tuple[str, Path]] = []
+    try:
+        for target, data in files.items():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+            staged.append((tmp, target))
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.chmod(tmp, 0o644)
+    except BaseException:
+        for tmp, _ in staged:
+            Path(tmp).unlink(missing_ok=True)
+        raise
+    for tmp, target in staged:
+        os.replace(tmp, target)
 
 
 def _atomic_write(target: Path, data: bytes) -> None:

@@ -69,6 +69,8 @@ class Expected:
         result = []
         for team_name, team in self.cfg.teams.items():
             for name, project in team.projects.items():
+                if project.retired:
+                    continue  # no longer managed: its resources are kept through `removed` blocks
                 stages = project.repos if project.repos is not None else self.cfg.ecr.project_repos
                 result.append(Project(team_name, name, tuple(stages) if self.cfg.ecr.enabled else (),
                                       project.image_retention or self.cfg.ecr.image_retention))

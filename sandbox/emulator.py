@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import urllib.request
 from dataclasses import dataclass
 
 from moto.server import ThreadedMotoServer
@@ -36,6 +37,7 @@ class Emulator:
         }
 
     def stop(self) -> None:
+        """Stop serving; the account's contents stay in moto's memory until the next start()."""
         self.server.stop()
 
     def __enter__(self) -> "Emulator":
@@ -51,7 +53,10 @@ def start() -> Emulator:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    return Emulator(server, f"http://{host}:{port}")
+    url = f"http://{host}:{port}"
+    # moto keeps its accounts in process-wide memory: a new emulator starts from an empty one.
+    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST")).close()
+    return Emulator(server, url)
 
 
 def boto_client(emulator: Emulator, service: str, region: str):

@@ -65,7 +65,8 @@ def test_unknown_key_says_where_and_guesses(config_dir):
     (config_dir / "test.yaml").write_text(MINIMAL + "      anti-money-laundering:\n        image_retension: 5\n")
     assert error_of(config_dir) == (
         "test.yaml:15: teams.rc.projects.anti-money-laundering.image_retension: unknown key; "
-        "did you mean 'image_retention'? (allowed: description, endpoints, execution_role, image_retention, repos)"
+        "did you mean 'image_retention'? (allowed: adopt_existing, description, endpoints, execution_role, "
+        "image_retention, repos, retired)"
     )
 
 
@@ -153,3 +154,50 @@ def test_alarms_on_without_recipients(config_dir):
     assert error_of(config_dir) == (
         "test.yaml:14: alarms: alarms are enabled but nobody is notified: list at least one address in emails"
     )
+
+
+@pytest.mark.parametrize("field, old, new, message", [
+    ("network.vpc_id", "vpc-0123456789abcdef0", "vpc-123",
+     "'vpc-123' does not match ^vpc-([0-9a-f]{8}|[0-9a-f]{17})$"),
+    ("network.private_subnet_ids.1", "subnet-0123456789abcdef2", "subnet-XYZ",
+     "'subnet-XYZ' does not match ^subnet-([0-9a-f]{8}|[0-9a-f]{17})$"),
+    ("network.route_table_ids.0", "rtb-0123456789abcdef3", "rt-0123",
+     "'rt-0123' does not match ^rtb-([0-9a-f]{8}|[0-9a-f]{17})$"),
+    ("account_id", '"123456789012"', '"12345"', "'12345' does not match ^[0-9]{12}$"),
+    ("region", "eu-west-1", "eu-westeros-1", "unknown AWS region 'eu-westeros-1'"),
+    ("teams.RC", "  rc:", "  RC:", "'RC' does not match ^[a-z0-9]+(-[a-z0-9]+)*$"),
+])
+def test_bad_values_are_named_exactly(config_dir, field, old, new, message):
+    text = MINIMAL.replace(old, new)
+    (config_dir / "test.yaml").write_text(text)
+    line = next(i for i, row in enumerate(text.splitlines(), start=1) if new in row)
+    assert error_of(config_dir) == f"test.yaml:{line}: {field}: {message}"
+
+
+def test_a_stage_name_that_breaks_the_ecr_pattern(config_dir):
+    (config_dir / "test.yaml").write_text(MINIMAL + "ecr:\n  project_repos: [Training]\n")
+    assert error_of(config_dir) == (
+        "test.yaml:15: ecr.project_repos.0: 'Training' does not match ^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+def test_image_retention_below_one(config_dir):
+    (config_dir / "test.yaml").write_text(MINIMAL + "ecr:\n  image_retention: 0\n")
+    assert error_of(config_dir) == "test.yaml:15: ecr.image_retention: Input should be greater than or equal to 1"
+
+
+def test_model_package_group_over_63_characters(config_dir):
+    from generator.render import render
+
+    team, project = "t" * 30, "p" * 40
+    (config_dir / "test.yaml").write_text(MINIMAL.replace("  rc:", f"  {team}:").replace("fraud-detection", project)
+                                          .replace("tag_prefix: acme-sm", "tag_prefix: a"))
+    with pytest.raises(ConfigError) as caught:
+        render(config_dir, "test")
+    assert caught.value.message.endswith(
+        f"test.yaml:13: teams.{team}.projects.{project}: model package group name '{team}-{project}' is 71 "
+        "characters; AWS allows at most 63 of [a-zA-Z0-9-]")
+
+
+def test_a_control_character(config_dir):
+    (config_dir / "test.yaml").write_text(MINIMAL.replace("region:", "\x1fregion:"))
+    assert error_of(config_dir) == "test.yaml:3: invalid YAML: control character U+001F is not allowed"

@@ -203,3 +203,33 @@ def test_destroying_a_team_root_removes_its_resources(unprotected):
         assert f"repository {name} MISSING" in missing
     assert "log group /aws/sagemaker/Endpoints/churn-scoring MISSING" in missing
     assert "alarm acme-dev-churn-scoring-5xx-rate MISSING" in missing
+
+
+def test_retiring_a_protected_project_keeps_its_data(sandbox):
+    """After the drift test: retire rc/fraud-detection, whose group holds a model version and
+    whose repository holds an image; apply; everything is still in the account."""
+    import yaml
+
+    path = sandbox.config_dir / "sandbox.yaml"
+    data = yaml.safe_load(path.read_text())
+    data.setdefault("teams", {}).setdefault("rc", {}).setdefault("projects", {})["fraud-detection"] = {"retired": True}
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    lifecycle.render_sandbox(sandbox)
+    retired = (sandbox.out_env / "teams/rc/retired.tf").read_text()
+    # three repositories, their three lifecycle policies, the group, the endpoint's log group
+    assert retired.count("removed {") == 8 and retired.count("destroy = false") == 8
+    sandbox.terraform("teams/rc", "apply", "-auto-approve", "-input=false", "-no-color")
+
+    sagemaker = boto_client(sandbox.emulator, "sagemaker", REGION)
+    assert sagemaker.describe_model_package_group(ModelPackageGroupName="rc-fraud-detection")
+    assert len(sagemaker.list_model_packages(ModelPackageGroupName="rc-fraud-detection")["ModelPackageSummaryList"]) == 1
+    ecr = boto_client(sandbox.emulator, "ecr", REGION)
+    assert ecr.list_images(repositoryName="acme-sm-rc-fraud-detection/inference")["imageIds"]
+    for stage in ("preprocessing", "training"):
+        ecr.describe_repositories(repositoryNames=[f"acme-sm-rc-fraud-detection/{stage}"])
+    logs = boto_client(sandbox.emulator, "logs", REGION)
+    assert logs.describe_log_groups(logGroupNamePrefix="/aws/sagemaker/Endpoints/fraud-scoring")["logGroups"]
+    state = sandbox.terraform("teams/rc", "state", "list").stdout.split()
+    assert not [address for address in state if "fraud_detection" in address or "fraud_scoring" in address]
+    changed, output = lifecycle.plan_changes(sandbox, "teams/rc")
+    assert not changed, output

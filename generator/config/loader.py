@@ -116,7 +116,7 @@ def _nearest(positions: dict, path: Path_, default_file: str) -> tuple[str, int 
 def _located_error(exc: ValidationError, merged: Located) -> ConfigError:
     """The first error, as FILE:LINE: FIELD.PATH: message (pydantic sorts by field order)."""
     error = exc.errors()[0]
-    loc = tuple(error["loc"])
+    loc = tuple(part for part in error["loc"] if part != "[key]")  # pydantic's marker for a bad dict key
     file, line = _nearest(merged.positions, loc, merged.file)
     message = error["msg"]
     if message.startswith("Value error, "):

@@ -75,6 +75,9 @@ class LogRetention(Strict):
 
 class Logs(Strict):
     retention_days: LogRetention = LogRetention()
+    # SageMaker creates /aws/sagemaker/TrainingJobs and ProcessingJobs at the first job;
+    # creating them again fails. true: render `import` blocks so apply adopts them.
+    adopt_existing_job_log_groups: bool = False
 
 
 class Alarms(Strict):
@@ -132,6 +135,8 @@ class Endpoint(Strict):
     variant: str = Field(default="AllTraffic", pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
     p99_latency_ms: int | None = Field(default=None, ge=1)
     error_rate_percent: float | None = Field(default=None, gt=0, le=100)
+    # SageMaker made /aws/sagemaker/Endpoints/NAME already (the endpoint exists): import it.
+    adopt_existing_log_group: bool = False
 
 
 class Project(Strict):
@@ -140,6 +145,12 @@ class Project(Strict):
     image_retention: int | None = Field(default=None, ge=1, le=10_000)
     execution_role: IamRoleName | None = None  # an existing role to attach to; None: tfgen creates one
     endpoints: dict[EndpointName, Endpoint] = {}
+    # A retired project is no longer rendered. In a protected environment its repositories,
+    # model package group and log groups are kept: Terraform only stops managing them.
+    retired: bool = False
+    # Its repositories and model package group exist already: render `import` blocks so
+    # apply adopts them instead of failing to create them.
+    adopt_existing: bool = False
 
 
 class Team(Strict):

@@ -38,16 +38,20 @@ def load_yaml(path: Path, display: str) -> Located:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise ConfigError(display, line, "", f"the file is not UTF-8 (byte 0x{raw[exc.start]:02x})") from None
-    loader = yaml.SafeLoader(text)
     try:
-        root = loader.get_single_node()
+        loader = yaml.SafeLoader(text)
+        try:
+            root = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.reader.ReaderError as exc:  # a control character YAML does not allow
+        line = text[: exc.position].count("\n") + 1
+        raise ConfigError(display, line, "", f"invalid YAML: control character U+{exc.character:04X} is not allowed") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         problem = " ".join(p for p in (exc.context, exc.problem) if p)
         raise ConfigError(display, line, "", f"invalid YAML: {problem}") from None
-    finally:
-        loader.dispose()
     located = Located(data=None, file=display)
     if root is None:
         located.data = {}
