@@ -6,7 +6,7 @@ BIN          := $(VENV)/bin
 CHECKOV_VENV := .venv-checkov
 ENV          ?= prod
 
-.PHONY: render render-all list check checkov demo test clean
+.PHONY: render render-all list check checkov demo bench test clean
 
 $(VENV)/.installed-run: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,9 @@ check: $(VENV)/.installed-run $(CHECKOV_VENV)/.installed ## The policy gate on o
 
 demo: $(VENV)/.installed-test ## The whole lifecycle against the AWS emulator, no account needed
 	$(BIN)/python -m sandbox.demo
+
+bench: $(VENV)/.installed-test $(CHECKOV_VENV)/.installed ## Benchmarks at 10, 100, 1,000 projects: docs/benchmarks.md
+	$(BIN)/python -m benchmarks.run
 
 test: $(VENV)/.installed-test $(CHECKOV_VENV)/.installed ## The whole suite, terraform and checkov included
 	$(BIN)/python -m pytest

@@ -43,18 +43,35 @@ def _environments(ctx: click.Context, env: str | None, all_envs: bool) -> list[s
 @click.argument("env", required=False)
 @click.option("--all", "all_envs", is_flag=True, help="Render every environment.")
 @click.option("--force", is_flag=True, help="Overwrite generated files that were edited by hand.")
+@click.option("--check", "check_only", is_flag=True,
+              help="Write nothing; exit 1, listing the files, when out/ENV is not what the YAML gives.")
 @click.pass_context
-def render_command(ctx: click.Context, env: str | None, all_envs: bool, force: bool) -> None:
+def render_command(ctx: click.Context, env: str | None, all_envs: bool, force: bool, check_only: bool) -> None:
     """Write out/ENV: the platform root and one Terraform root per team.
 
     Nothing is written unless the whole environment renders. Only files tfgen generates
-    are written; .terraform/, state and lock files are never touched.
+    are written; .terraform/, state and lock files are never touched. With --check, CI's
+    guard against hand edits and forgotten renders, nothing is written at all.
     """
-    from generator.render import render, write
+    from generator.render import differences, render, write
 
     names = _environments(ctx, env, all_envs)
     # Render every environment before writing any: one bad file stops them all.
     results = [render(ctx.obj["config_dir"], name) for name in names]
+    if check_only:
+        stale = 0
+        for rendered in results:
+            out_env = ctx.obj["out_dir"] / rendered.env
+            found = differences(rendered, out_env)
+            stale += len(found)
+            for path, what in found:
+                click.echo(f"{click.style(what, fg='red')}: {out_env / path}")
+            if not found:
+                click.echo(f"{rendered.env}: {click.style('up to date', fg='green')} ({out_env})")
+        if stale:
+            click.echo(f"{stale} file{'' if stale == 1 else 's'} not as the YAML gives: run `tfgen render` and commit")
+            ctx.exit(1)
+        return
     for rendered in results:
         out_env = ctx.obj["out_dir"] / rendered.env
         report = write(rendered, out_env, force=force)
@@ -149,6 +166,67 @@ def verify_command(ctx: click.Context, env: str) -> None:
     click.echo(verify.table(findings), nl=False)
     if any(f.status != verify.OK for f in findings):
         ctx.exit(1)
+
+
+@cli.command("affected")
+@click.option("--base", required=True, help="The git revision to compare with (a branch, tag or commit).")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_context
+def affected_command(ctx: click.Context, base: str, output_format: str) -> None:
+    """List the roots (out/ENV/platform, out/ENV/teams/TEAM) whose files differ from BASE.
+
+    One root a line, platform first in each environment, so a CI matrix plans and
+    applies only those; --format json adds each root's environment and status
+    (changed, added, removed).
+    """
+    import json
+
+    from generator.affected import affected
+
+    roots = affected(base, ctx.obj["out_dir"])
+    if output_format == "json":
+        click.echo(json.dumps([r.__dict__ for r in roots], indent=2))
+    else:
+        for r in roots:
+            click.echo(r.root if r.status == "changed" else f"{r.root} ({r.status})")
+
+
+@cli.command("diff")
+@click.argument("env")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--summary-only", is_flag=True, help="The platform's terms only, without the Terraform diff.")
+@click.pass_context
+def diff_command(ctx: click.Context, env: str, output_format: str, summary_only: bool) -> None:
+    """Show what `tfgen render ENV` would change: in the platform's terms, then as Terraform.
+
+    Writes nothing. Exit 0 whether or not anything would change.
+    """
+    import json
+
+    from generator.diff import diff
+    from generator.render import render
+
+    result = diff(render(ctx.obj["config_dir"], env), ctx.obj["out_dir"] / env)
+    if output_format == "json":
+        click.echo(json.dumps({"environment": env, "summary": result.summary, "files": result.files}, indent=2))
+        return
+    colours = {"+": "green", "-": "red", "~": "yellow"}
+    for line in result.summary:
+        click.echo(click.style(line, fg=colours.get(line[:1])))
+    if not result.summary and not result.files:
+        click.echo(f"{env}: no changes")
+    if not summary_only and result.terraform:
+        click.echo("")
+        for line in result.terraform.splitlines():
+            click.echo(click.style(line, fg=colours.get(line[:1]) if not line.startswith(("+++", "---")) else None))
+
+
+@cli.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of the environment YAML (for editors: yaml-language-server)."""
+    from generator.schema import schema_text
+
+    click.echo(schema_text(), nl=False)
 
 
 def _count(n: int, one: str, many: str | None = None) -> str:

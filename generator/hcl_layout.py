@@ -8,32 +8,24 @@ run `terraform fmt -check` over every rendered root to prove the two agree.
 
 import re
 
-_ATTRIBUTE = re.compile(r'^(?P<indent> *)(?P<name>[A-Za-z_][\w-]*|"[^"]*") = (?P<value>.*)$')
+_NAME = r'[A-Za-z_][\w-]*|"[^"\n]*"'
+# A one-line attribute: its value does not open a block, list or call that spans lines
+# (terraform fmt aligns neither such a line nor across it).
+_ONE_LINE = rf"(?:{_NAME}) = [^\n]*(?<![{{\[(])"
+# A run: consecutive one-line attributes at the same indent. The regex engine finds runs;
+# Python only pads the ones with more than one line.
+_RUN = re.compile(rf"^( *)(?:{_ONE_LINE})(?:\n\1(?:{_ONE_LINE}))*$", re.MULTILINE)
+_SPLIT = re.compile(rf"^( *)({_NAME}) = (.*)$")
 
 
 def align_attributes(text: str) -> str:
-    lines = text.split("\n")
-    out: list[str] = []
-    run: list[re.Match] = []
-
-    def flush() -> None:
-        width = max((len(m["name"]) for m in run), default=0)
-        out.extend(f'{m["indent"]}{m["name"].ljust(width)} = {m["value"]}' for m in run)
-        run.clear()
-
-    for line in lines:
-        match = _ATTRIBUTE.match(line)
-        # A value that spans lines stands alone: terraform fmt aligns neither it nor across it.
-        if match and not _opens_block(match["value"]):
-            if run and match["indent"] != run[0]["indent"]:
-                flush()
-            run.append(match)
-            continue
-        flush()
-        out.append(line)
-    flush()
-    return "\n".join(out)
+    return _RUN.sub(_align_run, text)
 
 
-def _opens_block(value: str) -> bool:
-    return value.rstrip().endswith(("{", "[", "(", "({"))
+def _align_run(run: re.Match) -> str:
+    block = run.group(0)
+    if "\n" not in block:
+        return block
+    rows = [_SPLIT.match(line).groups() for line in block.split("\n")]
+    width = max(len(name) for _, name, _ in rows)
+    return "\n".join(f"{indent}{name.ljust(width)} = {value}" for indent, name, value in rows)

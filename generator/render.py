@@ -23,7 +23,9 @@ from generator.design import Design, TeamDesign, design, tf_id
 from generator.errors import TfgenError
 from generator.hcl_layout import align_attributes
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+# In a checkout, templates/ beside generator/; in an installed wheel, generator/templates.
+_CHECKOUT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = _CHECKOUT_TEMPLATES if _CHECKOUT_TEMPLATES.is_dir() else Path(__file__).resolve().parent / "templates"
 MANIFEST = ".tfgen-manifest.json"
 PLATFORM_ROOT = "platform"
 
@@ -162,6 +164,25 @@ def manifest_text(rendered: Rendered) -> str:
     }, indent=2, sort_keys=True) + "\n"
 
 
+def differences(rendered: Rendered, out_env: Path) -> list[tuple[str, str]]:
+    """(path, what) for every file where out/ENV is not what this render gives."""
+    found = []
+    for path, content in rendered.files.items():
+        target = out_env / path
+        if not target.is_file():
+            found.append((path, "missing"))
+        elif target.read_bytes() != content.encode():
+            found.append((path, "differs"))
+    previous = read_manifest(out_env)["files"] if (out_env / MANIFEST).is_file() else {}
+    for path in sorted(set(previous) - set(rendered.files)):
+        if (out_env / path).is_file():
+            found.append((path, "no longer generated"))
+    manifest = out_env / MANIFEST
+    if not manifest.is_file() or manifest.read_text() != manifest_text(rendered):
+        found.append((MANIFEST, "differs" if manifest.is_file() else "missing"))
+    return found
+
+
 @dataclass(frozen=True)
 class WriteReport:
     written: list[str]
@@ -221,18 +242,20 @@ def _refuse_to_destroy(rendered: Rendered, before: dict[str, list[str]]) -> None
 def _write_all(files: dict[Path, bytes]) -> None:
     """Two phases: every file to a temporary beside its target, then renames. A failure while
     writing (a full disk, a permission) removes the temporaries and changes nothing."""
-    staged: list[tuple[str, Path]] = []
+    staged: list[tuple[Path, Path]] = []
+    made: set[Path] = set()
     try:
         for target, data in files.items():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+            if target.parent not in made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
+            tmp = target.with_name(f".{target.name}.tfgen-tmp")
             staged.append((tmp, target))
-            with os.fdopen(fd, "wb") as handle:
+            with open(tmp, "wb") as handle:
                 handle.write(data)
-            os.chmod(tmp, 0o644)
     except BaseException:
         for tmp, _ in staged:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
         raise
     for tmp, target in staged:
         os.replace(tmp, target)

@@ -368,13 +368,14 @@ def _statements(document: dict) -> list[dict]:
 @rule("TFG-IAM-001", "Each project's AllowModelRegistry statement has exactly the plan's 8 actions and only its own "
                      "group's two ARNs.")
 def registry_statement(inv: Inventory, exp: Expected) -> Iterator[Violation]:
+    documents: dict[str, list[tuple[Resource, dict]]] = {}
+    for resource, document, _ in _documents(inv):
+        if resource.type == "aws_iam_role_policy":
+            documents.setdefault(resource.root, []).append((resource, document))
     for root, projects in exp.team_roots().items():
         arns = {project.group: exp.registry_arns(project) for project in projects}
         covered: set[str] = set()
-        for policy in inv.of_type("aws_iam_role_policy"):
-            if policy.root != root:
-                continue
-            document = next((d for r, d, _ in _documents(inv) if r is policy), {})
+        for policy, document in documents.get(root, []):
             for statement in _statements(document):
                 if statement.get("Sid") != "AllowModelRegistry":
                     continue

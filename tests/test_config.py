@@ -111,7 +111,7 @@ def test_duplicate_key_is_an_error_not_a_silent_overwrite(config_dir):
 
 def test_yaml_syntax_error(config_dir):
     (config_dir / "test.yaml").write_text("company: [acme\n")
-    assert error_of(config_dir) == "test.yaml:2: invalid YAML: while parsing a flow sequence expected ',' or ']', but got '<stream end>'"
+    assert error_of(config_dir) == "test.yaml:2: invalid YAML: while parsing a flow sequence did not find expected ',' or ']'"
 
 
 def test_top_level_must_be_a_mapping(config_dir):

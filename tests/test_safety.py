@@ -3,7 +3,6 @@ by a deleted line of YAML."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -29,16 +28,17 @@ def test_a_write_that_fails_midway_changes_nothing(config_dir, tmp_path, monkeyp
     before = snapshot(out)
     (config_dir / "test.yaml").write_text(MINIMAL.replace("10.0.0.0/16", "10.1.0.0/16") + "ecr:\n  image_retention: 3\n")
     rendered = render(config_dir, "test")
-    real_fdopen, calls = os.fdopen, []
+    real_open, calls = open, []
 
-    def failing_fdopen(fd, *args, **kwargs):
-        calls.append(fd)
-        if len(calls) == 3:
-            os.close(fd)
+    def failing_open(path, *args, **kwargs):
+        calls.append(path)
+        handle = real_open(path, *args, **kwargs)
+        if len(calls) == 3:  # the third file: created, then the disk is full
+            handle.close()
             raise OSError(28, "No space left on device")
-        return real_fdopen(fd, *args, **kwargs)
+        return handle
 
-    monkeypatch.setattr(render_module.os, "fdopen", failing_fdopen)
+    monkeypatch.setattr(render_module, "open", failing_open, raising=False)
     with pytest.raises(OSError):
         write(rendered, out)
     assert snapshot(out) == before  # no file changed, no temporary left behind

@@ -20,6 +20,9 @@ Path_ = tuple[str | int, ...]
 # this bound in well under a second and is refused before it can exhaust memory.
 MAX_NODES = 1_000_000
 
+# libyaml's parser when PyYAML was built with it: the same nodes and marks, ten times faster.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 @dataclass
 class Located:
@@ -39,7 +42,7 @@ def load_yaml(path: Path, display: str) -> Located:
         line = raw[: exc.start].count(b"\n") + 1
         raise ConfigError(display, line, "", f"the file is not UTF-8 (byte 0x{raw[exc.start]:02x})") from None
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _Loader(text)
         try:
             root = loader.get_single_node()
         finally:

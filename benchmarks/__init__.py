@@ -1,0 +1,1 @@
+"""Benchmarks: how tfgen's cost grows with the organisation (`make bench`)."""

@@ -1,0 +1,237 @@
+"""The tfgen command line: one click group; library errors become ClickExceptions here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from generator.config.loader import environment_names, load_environment
+
+# Each command imports what it needs itself: `tfgen check` in CI should not pay for jinja2.
+
+CONFIG_DIR_HELP = "Folder of the environment YAML files."
+OUT_DIR_HELP = "Folder the Terraform is written to (one subfolder per environment)."
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("environments"),
+              show_default=True, help=CONFIG_DIR_HELP)
+@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("out"),
+              show_default=True, help=OUT_DIR_HELP)
+@click.pass_context
+def cli(ctx: click.Context, config_dir: Path, out_dir: Path) -> None:
+    """Render the SageMaker workload layer of each environment from YAML into Terraform.
+
+    Exit codes: 0 done, 1 bad configuration or failed command, 2 usage.
+    """
+    ctx.obj = {"config_dir": config_dir, "out_dir": out_dir}
+
+
+def _environments(ctx: click.Context, env: str | None, all_envs: bool) -> list[str]:
+    if all_envs and env:
+        raise click.UsageError("give an environment or --all, not both")
+    if all_envs:
+        return environment_names(ctx.obj["config_dir"])
+    if not env:
+        raise click.UsageError("missing environment (or --all); environments: "
+                               + ", ".join(environment_names(ctx.obj["config_dir"])))
+    return [env]
+
+
+@cli.command("render")
+@click.argument("env", required=False)
+@click.option("--all", "all_envs", is_flag=True, help="Render every environment.")
+@click.option("--force", is_flag=True, help="Overwrite generated files that were edited by hand.")
+@click.option("--check", "check_only", is_flag=True,
+              help="Write nothing; exit 1, listing the files, when out/ENV is not what the YAML gives.")
+@click.pass_context
+def render_command(ctx: click.Context, env: str | None, all_envs: bool, force: bool, check_only: bool) -> None:
+    """Write out/ENV: the platform root and one Terraform root per team.
+
+    Nothing is written unless the whole environment renders. Only files tfgen generates
+    are written; .terraform/, state and lock files are never touched. With --check, CI's
+    guard against hand edits and forgotten renders, nothing is written at all.
+    """
+    from generator.render import differences, render, write
+
+    names = _environments(ctx, env, all_envs)
+    # Render every environment before writing any: one bad file stops them all.
+    results = [render(ctx.obj["config_dir"], name) for name in names]
+    if check_only:
+        stale = 0
+        for rendered in results:
+            out_env = ctx.obj["out_dir"] / rendered.env
+            found = differences(rendered, out_env)
+            stale += len(found)
+            for path, what in found:
+                click.echo(f"{click.style(what, fg='red')}: {out_env / path}")
+            if not found:
+                click.echo(f"{rendered.env}: {click.style('up to date', fg='green')} ({out_env})")
+        if stale:
+            click.echo(f"{stale} file{'' if stale == 1 else 's'} not as the YAML gives: run `tfgen render` and commit")
+            ctx.exit(1)
+        return
+    for rendered in results:
+        out_env = ctx.obj["out_dir"] / rendered.env
+        report = write(rendered, out_env, force=force)
+        roots = rendered.roots()
+        click.echo(f"{rendered.env}: {len(roots)} roots, {len(rendered.files)} files "
+                   f"({len(report.written)} written, {len(report.unchanged)} unchanged, "
+                   f"{len(report.removed)} removed) in {out_env}")
+
+
+@cli.command("list")
+@click.pass_context
+def list_command(ctx: click.Context) -> None:
+    """Show the environments, their teams and projects, and what each renders."""
+    from generator.design import design
+
+    config_dir = ctx.obj["config_dir"]
+    for name in environment_names(config_dir):
+        d = design(load_environment(config_dir, name))
+        cfg, p = d.config, d.platform
+        flags = ", ".join(f for f, on in (("protected", cfg.protected), ("ecr", cfg.ecr.enabled),
+                                           ("alarms", cfg.alarms.enabled)) if on) or "-"
+        click.echo(f"{name}  account {cfg.account_id}  {cfg.region}  [{flags}]")
+        parts = [f"{len(p.security_groups)} security groups",
+                 f"{len(p.interface_endpoints) + 1} VPC endpoints",
+                 f"{len(p.shared_repositories)} shared repositories",
+                 f"{len(p.log_groups)} log groups"]
+        if p.alarm_topic:
+            parts.append(f"an alarm topic with {_count(len(p.alarm_emails), 'e-mail')}, "
+                         f"{_count(len(p.event_rules), 'event rule')}")
+        click.echo(f"  platform: {', '.join(parts)}")
+        for team in d.teams:
+            click.echo(f"  teams/{team.name}:" + ("" if team.projects or team.retired else " no projects, not rendered"))
+            for project in team.projects:
+                alarms = sum(len(e.alarms) for e in project.endpoints)
+                role = "1 execution role" if project.create_role else f"a policy on role {project.role_name}"
+                click.echo(f"    {project.name}: {_count(len(project.repositories), 'repository', 'repositories')}, "
+                           f"1 model package group, {role}, {_count(len(project.endpoints), 'endpoint')}, "
+                           f"{_count(alarms, 'alarm')}")
+            for project in team.retired:
+                click.echo(f"    {project.name}: retired; its {len(project.retained)} resources are kept, unmanaged")
+
+
+@cli.command("outputs")
+@click.argument("env")
+@click.pass_context
+def outputs_command(ctx: click.Context, env: str) -> None:
+    """Write out/ENV/security-groups.env from the applied platform root's outputs."""
+    from generator import outputs as outputs_module
+    from generator.design import design
+
+    loaded = load_environment(ctx.obj["config_dir"], env)
+    path = outputs_module.write_security_groups_env(design(loaded), ctx.obj["out_dir"] / env)
+    click.echo(path.read_text(), nl=False)
+    click.echo(f"Wrote {path}")
+
+
+@cli.command("check")
+@click.argument("env")
+@click.option("--plan", "plans", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A plan of one root (terraform show -json); checked instead of that root's HCL. Repeatable.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "junit", "sarif"]), default="text",
+              show_default=True, help="text for people; json, junit and sarif for CI systems.")
+@click.option("--no-checkov", is_flag=True, help="Run tfgen's own policies only.")
+@click.pass_context
+def check_command(ctx: click.Context, env: str, plans: tuple[Path, ...], output_format: str, no_checkov: bool) -> None:
+    """Prove out/ENV keeps the platform's rules, before terraform apply.
+
+    Runs the policy pack (rules TFG-*, checked against the environment's YAML) and
+    checkov with the custom checks in policies/checkov. Exit 0 clean, 1 violations.
+    """
+    from policies import engine
+
+    report = engine.check(ctx.obj["config_dir"], ctx.obj["out_dir"], env, plans, run_checkov=not no_checkov)
+    click.echo(engine.FORMATTERS[output_format](report), nl=False)
+    if report.failed:
+        ctx.exit(1)
+
+
+@cli.command("verify")
+@click.argument("env")
+@click.pass_context
+def verify_command(ctx: click.Context, env: str) -> None:
+    """Check that what exists in the AWS account is what the YAML says.
+
+    Reads the account with boto3 (normal AWS credentials; AWS_ENDPOINT_URL for the
+    emulator), not Terraform state. Prints a table; exit 1 on anything missing or different.
+    """
+    from generator import verify
+    from generator.design import design
+
+    findings = verify.verify(design(load_environment(ctx.obj["config_dir"], env)))
+    click.echo(verify.table(findings), nl=False)
+    if any(f.status != verify.OK for f in findings):
+        ctx.exit(1)
+
+
+@cli.command("affected")
+@click.option("--base", required=True, help="The git revision to compare with (a branch, tag or commit).")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_context
+def affected_command(ctx: click.Context, base: str, output_format: str) -> None:
+    """List the roots (out/ENV/platform, out/ENV/teams/TEAM) whose files differ from BASE.
+
+    One root a line, platform first in each environment, so a CI matrix plans and
+    applies only those; --format json adds each root's environment and status
+    (changed, added, removed).
+    """
+    import json
+
+    from generator.affected import affected
+
+    roots = affected(base, ctx.obj["out_dir"])
+    if output_format == "json":
+        click.echo(json.dumps([r.__dict__ for r in roots], indent=2))
+    else:
+        for r in roots:
+            click.echo(r.root if r.status == "changed" else f"{r.root} ({r.status})")
+
+
+@cli.command("diff")
+@click.argument("env")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--summary-only", is_flag=True, help="The platform's terms only, without the Terraform diff.")
+@click.pass_context
+def diff_command(ctx: click.Context, env: str, output_format: str, summary_only: bool) -> None:
+    """Show what `tfgen render ENV` would change: in the platform's terms, then as Terraform.
+
+    Writes nothing. Exit 0 whether or not anything would change.
+    """
+    import json
+
+    from generator.diff import diff
+    from generator.render import render
+
+    result = diff(render(ctx.obj["config_dir"], env), ctx.obj["out_dir"] / env)
+    if output_format == "json":
+        click.echo(json.dumps({"environment": env, "summary": result.summary, "files": result.files}, indent=2))
+        return
+    colours = {"+": "green", "-": "red", "~": "yellow"}
+    for line in result.summary:
+        click.echo(click.style(line, fg=colours.get(line[:1])))
+    if not result.summary and not result.files:
+        click.echo(f"{env}: no changes")
+    if not summary_only and result.terraform:
+        click.echo("")
+        for line in result.terraform.splitlines():
+            click.echo(click.style(line, fg=colours.get(line[:1]) if not line.startswith(("+++", "---")) else None))
+
+
+@cli.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of the environment YAML (for editors: yaml-language-server)."""
+    from generator.schema import schema_text
+
+    click.echo(schema_text(), nl=False)
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def main() -> None:
+    cli(prog_name="tfgen")

@@ -1,0 +1,1 @@
+"""Configuration: YAML files with positions, inheritance, and the typed models they must fit."""

@@ -1,0 +1,163 @@
+"""Find environments, merge each with what it inherits, and validate it into models.
+
+Inheritance: an environment file may say `inherits: NAME` (another file in the same
+folder, without `.yaml`). Files whose names start with `_` hold shared settings and are
+not environments themselves. Merge rules, child over parent:
+  - mappings merge key by key, recursively (so one project can be overridden alone);
+  - lists and scalars are replaced whole (a child's list is the whole list).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from types import UnionType
+from typing import Union, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+
+from generator.config.models import Environment
+from generator.config.yaml_source import Located, Path_, load_yaml
+from generator.errors import ConfigError, TfgenError
+
+INHERITS_KEY = "inherits"
+
+
+@dataclass(frozen=True)
+class LoadedEnvironment:
+    name: str
+    config: Environment
+    files: tuple[str, ...]  # the chain of files, the environment's own first
+    positions: dict[Path_, tuple[str, int]]
+
+    def where(self, path: Path_) -> tuple[str, int | None]:
+        """File and line of a field, or of its nearest written ancestor."""
+        return _nearest(self.positions, path, self.files[0])
+
+
+class UnknownEnvironment(TfgenError):
+    exit_code = 2
+
+
+def environment_names(config_dir: Path) -> list[str]:
+    if not config_dir.is_dir():
+        raise TfgenError(f"configuration folder {config_dir} does not exist")
+    return sorted(p.stem for p in config_dir.glob("*.yaml") if not p.name.startswith("_"))
+
+
+def load_environment(config_dir: Path, name: str) -> LoadedEnvironment:
+    names = environment_names(config_dir)
+    if name not in names:
+        known = ", ".join(names) or "none"
+        raise UnknownEnvironment(f"unknown environment {name!r} (environments in {config_dir}: {known})")
+    merged = _load_chain(config_dir, name, ())
+    try:
+        config = Environment.model_validate(merged.data)
+    except ValidationError as exc:
+        raise _located_error(exc, merged) from None
+    files = tuple(dict.fromkeys(f for f, _ in merged.positions.values()))
+    return LoadedEnvironment(name=name, config=config, files=(merged.file, *[f for f in files if f != merged.file]),
+                             positions=merged.positions)
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _load_chain(config_dir: Path, name: str, seen: tuple[str, ...]) -> Located:
+    path = config_dir / f"{name}.yaml"
+    own = load_yaml(path, _display(path))
+    data = own.data
+    parent_name = data.pop(INHERITS_KEY, None)
+    _, line = own.positions.pop((INHERITS_KEY,), (own.file, None))
+    if parent_name is None:
+        return own
+    if not isinstance(parent_name, str):
+        raise ConfigError(own.file, line, INHERITS_KEY, "must be the name of another file in the folder, without .yaml")
+    if parent_name in seen + (name,):
+        chain = " -> ".join(seen + (name, parent_name))
+        raise ConfigError(own.file, line, INHERITS_KEY, f"inheritance goes in a circle: {chain}")
+    if not (config_dir / f"{parent_name}.yaml").is_file():
+        raise ConfigError(own.file, line, INHERITS_KEY, f"inherits from {parent_name!r}, but {config_dir / (parent_name + '.yaml')} does not exist")
+    parent = _load_chain(config_dir, parent_name, seen + (name,))
+    return _merge(parent, own)
+
+
+def _merge(parent: Located, child: Located) -> Located:
+    positions = dict(parent.positions)
+    data = _merge_values(parent.data, child.data, (), positions)
+    positions.update(child.positions)
+    return Located(data=data, file=child.file, positions=positions)
+
+
+def _merge_values(parent: object, child: object, path: Path_, positions: dict) -> object:
+    if isinstance(parent, dict) and isinstance(child, dict):
+        merged = dict(parent)
+        for key, value in child.items():
+            merged[key] = _merge_values(parent[key], value, path + (key,), positions) if key in parent else value
+        return merged
+    # Replaced whole: forget where the parent's nested values were written.
+    for known in [p for p in positions if len(p) > len(path) and p[: len(path)] == path]:
+        del positions[known]
+    return child
+
+
+def _nearest(positions: dict, path: Path_, default_file: str) -> tuple[str, int | None]:
+    for cut in range(len(path), 0, -1):
+        if path[:cut] in positions:
+            return positions[path[:cut]]
+    return default_file, None
+
+
+def _located_error(exc: ValidationError, merged: Located) -> ConfigError:
+    """The first error, as FILE:LINE: FIELD.PATH: message (pydantic sorts by field order)."""
+    error = exc.errors()[0]
+    loc = tuple(part for part in error["loc"] if part != "[key]")  # pydantic's marker for a bad dict key
+    file, line = _nearest(merged.positions, loc, merged.file)
+    message = error["msg"]
+    if message.startswith("Value error, "):
+        message = message[len("Value error, "):]
+    if error["type"] == "extra_forbidden":
+        allowed = sorted(_fields_at(Environment, loc[:-1]))
+        guess = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        message = "unknown key" + (f"; did you mean {guess[0]!r}?" if guess else "") + f" (allowed: {', '.join(allowed)})"
+    elif error["type"] == "missing":
+        message = "required field is missing"
+    elif error["type"] == "string_pattern_mismatch":
+        message = f"{error['input']!r} does not match {error['ctx']['pattern']}"
+    others = len(exc.errors()) - 1
+    if others:
+        message += f" (and {others} more error{'s' if others > 1 else ''})"
+    return ConfigError(file, line, ".".join(str(p) for p in loc), message)
+
+
+def _fields_at(model: type[BaseModel], loc: Path_) -> set[str]:
+    """The field names of the model that `loc` points into (for did-you-mean)."""
+    current: object = model
+    for part in loc:
+        current = _without_none(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            if part not in current.model_fields:
+                return set()
+            current = current.model_fields[part].annotation
+        elif get_origin(current) is dict:
+            current = get_args(current)[1]
+        elif get_origin(current) is list:
+            current = get_args(current)[0]
+        else:
+            return set()
+    current = _without_none(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return set(current.model_fields)
+    return set()
+
+
+def _without_none(annotation: object) -> object:
+    if get_origin(annotation) in (Union, UnionType):
+        rest = [a for a in get_args(annotation) if a is not type(None)]
+        return rest[0] if len(rest) == 1 else annotation
+    return annotation

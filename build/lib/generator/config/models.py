@@ -1,0 +1,183 @@
+"""The typed shape of an environment's configuration: one frozen model per concept.
+
+Unknown keys are rejected (`extra="forbid"`). Validation here covers each value on its
+own; names that only break AWS's limits once composed are checked in `naming.py`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from generator import aws_limits
+
+# Lower-case words joined by single hyphens: valid in every name tfgen composes from them.
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=40)]
+EndpointName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")]
+Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+VpcId = Annotated[str, StringConstraints(pattern=r"^vpc-([0-9a-f]{8}|[0-9a-f]{17})$")]
+SubnetId = Annotated[str, StringConstraints(pattern=r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$")]
+RouteTableId = Annotated[str, StringConstraints(pattern=r"^rtb-([0-9a-f]{8}|[0-9a-f]{17})$")]
+IamRoleName = Annotated[str, StringConstraints(pattern=r"^[\w+=,.@-]{1,64}$")]
+
+
+def _retention(days: int) -> int:
+    if days not in aws_limits.LOG_RETENTION_DAYS:
+        allowed = ", ".join(str(d) for d in aws_limits.LOG_RETENTION_DAYS)
+        raise ValueError(f"{days} is not a CloudWatch retention (allowed: {allowed})")
+    return days
+
+
+RetentionDays = Annotated[int, AfterValidator(_retention)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Network(Strict):
+    """The existing network the workload layer sits on (the plan takes it as given)."""
+
+    vpc_id: VpcId
+    vpc_cidr: str
+    private_subnet_ids: list[SubnetId] = Field(min_length=1)
+    route_table_ids: list[RouteTableId] = Field(min_length=1)
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _private_cidr(cls, value: str) -> str:
+        try:
+            network = ipaddress.IPv4Network(value, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not an IPv4 CIDR block ({exc})") from None
+        if not any(network.subnet_of(block) for block in aws_limits.PRIVATE_RANGES):
+            ranges = ", ".join(str(b) for b in aws_limits.PRIVATE_RANGES)
+            raise ValueError(f"{value} is not inside a private range ({ranges})")
+        return value
+
+
+class Ecr(Strict):
+    enabled: bool = True
+    shared_repos: list[Slug] = ["base-sklearn", "base-pytorch", "base-xgboost"]
+    project_repos: list[Slug] = ["preprocessing", "training", "inference"]
+    image_retention: int = Field(default=10, ge=1, le=10_000)
+
+
+class LogRetention(Strict):
+    """Days kept per log group, as the plan sets them."""
+
+    processing_jobs: RetentionDays = 30
+    training_jobs: RetentionDays = 90
+    endpoints: RetentionDays = 14
+
+
+class Logs(Strict):
+    retention_days: LogRetention = LogRetention()
+    # SageMaker creates /aws/sagemaker/TrainingJobs and ProcessingJobs at the first job;
+    # creating them again fails. true: render `import` blocks so apply adopts them.
+    adopt_existing_job_log_groups: bool = False
+
+
+class Alarms(Strict):
+    """Optional (the plan calls them so): off unless an environment turns them on."""
+
+    enabled: bool = False
+    emails: list[Email] = []
+    endpoint_5xx_rate_percent: float = Field(default=5, gt=0, le=100)
+    endpoint_p99_latency_ms: int = Field(default=1000, ge=1)
+    period_seconds: int = Field(default=300, ge=60)
+    evaluation_periods: int = Field(default=3, ge=1)
+
+    @model_validator(mode="after")
+    def _someone_is_notified(self) -> "Alarms":
+        if self.enabled and not self.emails:
+            raise ValueError("alarms are enabled but nobody is notified: list at least one address in emails")
+        return self
+
+    @field_validator("period_seconds")
+    @classmethod
+    def _whole_minutes(cls, value: int) -> int:
+        if value % 60:
+            raise ValueError("must be a multiple of 60 for standard-resolution metrics")
+        return value
+
+
+class VpcEndpoints(Strict):
+    """Interface endpoints beyond the ones SageMaker always needs in a private VPC."""
+
+    extra: list[str] = []
+
+    @field_validator("extra")
+    @classmethod
+    def _known_extras(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if name not in aws_limits.OPTIONAL_INTERFACE_ENDPOINTS:
+                allowed = ", ".join(aws_limits.OPTIONAL_INTERFACE_ENDPOINTS)
+                raise ValueError(f"unknown extra endpoint {name!r} (allowed: {allowed})")
+        if len(set(value)) != len(value):
+            raise ValueError("an endpoint is listed twice")
+        return sorted(value)
+
+
+class Backend(Strict):
+    """Where Terraform keeps state: S3 (with native locking) when a bucket is named, else local."""
+
+    bucket: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    region: str | None = None
+    key_prefix: str = Field(default="tfgen", pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+
+
+class Endpoint(Strict):
+    """An inference endpoint a project runs: it gets a log group and two alarms."""
+
+    variant: str = Field(default="AllTraffic", pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+    p99_latency_ms: int | None = Field(default=None, ge=1)
+    error_rate_percent: float | None = Field(default=None, gt=0, le=100)
+    # SageMaker made /aws/sagemaker/Endpoints/NAME already (the endpoint exists): import it.
+    adopt_existing_log_group: bool = False
+
+
+class Project(Strict):
+    description: str = ""
+    repos: list[Slug] | None = None  # None: the environment's ecr.project_repos
+    image_retention: int | None = Field(default=None, ge=1, le=10_000)
+    execution_role: IamRoleName | None = None  # an existing role to attach to; None: tfgen creates one
+    endpoints: dict[EndpointName, Endpoint] = {}
+    # A retired project is no longer rendered. In a protected environment its repositories,
+    # model package group and log groups are kept: Terraform only stops managing them.
+    retired: bool = False
+    # Its repositories and model package group exist already: render `import` blocks so
+    # apply adopts them instead of failing to create them.
+    adopt_existing: bool = False
+
+
+class Team(Strict):
+    description: str = ""
+    projects: dict[Slug, Project] = {}
+
+
+class Environment(Strict):
+    """One environment, after its file and the files it inherits from are merged."""
+
+    company: Slug
+    tag_prefix: Slug
+    region: str
+    account_id: str = Field(pattern=r"^[0-9]{12}$")
+    protected: bool = False
+    network: Network
+    ecr: Ecr = Ecr()
+    logs: Logs = Logs()
+    alarms: Alarms = Alarms()
+    vpc_endpoints: VpcEndpoints = VpcEndpoints()
+    backend: Backend = Backend()
+    teams: dict[Slug, Team] = {}
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        if value not in aws_limits.REGIONS:
+            raise ValueError(f"unknown AWS region {value!r}")
+        return value
+

@@ -1,0 +1,21 @@
+"""The one root error of tfgen.
+
+Library code raises these; only the CLI edge prints them. Being a ClickException, an
+uncaught TfgenError prints `Error: ...` and exits 1 (bad configuration or failed render).
+"""
+
+import click
+
+
+class TfgenError(click.ClickException):
+    """Anything tfgen refuses to do: bad configuration, unsafe render, missing tool."""
+
+
+class ConfigError(TfgenError):
+    """Bad configuration, located in a file: `FILE:LINE: FIELD.PATH: what is wrong`."""
+
+    def __init__(self, file: str, line: int | None, field: str, message: str):
+        self.file, self.line, self.field, self.problem = file, line, field, message
+        where = f"{file}:{line}" if line else file
+        parts = [where, field, message] if field else [where, message]
+        super().__init__(": ".join(parts))

@@ -1,0 +1,90 @@
+"""Run checkov from its own virtual environment over one rendered environment.
+
+checkov pins bc-python-hcl2, whose `hcl2` module would overwrite python-hcl2's in a shared
+environment, so it lives in .venv-checkov/ (made by `make checkov`), version pinned in
+pyproject.toml ([tool.tfgen] checkov).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generator.errors import TfgenError
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+CHECKS_DIR = HERE / "checkov"
+CONFIG = HERE / "checkov.yaml"
+CUSTOM_CHECKS = ("CKV_TFG_1", "CKV_TFG_2", "CKV_TFG_3")
+CHECKOV_ENV = "TFGEN_CHECKOV"
+
+
+@dataclass
+class CheckovResult:
+    passed: int
+    failed: int
+    skipped: int
+    parsing_errors: int
+    version: str
+    failures: list[str] = field(default_factory=list)
+    custom_missing: list[str] = field(default_factory=list)
+    failed_ids: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.parsing_errors and not self.custom_missing
+
+    def summary(self) -> str:
+        text = (f"checkov {self.version}: {self.passed} passed, {self.failed} failed, {self.skipped} skipped "
+                f"(skips and reasons: {CONFIG.relative_to(REPO)})")
+        if self.parsing_errors:
+            text += f"; {self.parsing_errors} files could not be parsed"
+        if self.custom_missing:
+            text += f"; custom checks that did not run: {', '.join(self.custom_missing)}"
+        return text
+
+    def as_dict(self) -> dict:
+        return {**self.__dict__, "ok": self.ok}
+
+
+def find_checkov() -> str:
+    candidates = [os.environ.get(CHECKOV_ENV), str(REPO / ".venv-checkov" / "bin" / "checkov"), shutil.which("checkov")]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    raise TfgenError("checkov is not installed: run `make checkov` (or set TFGEN_CHECKOV), or pass --no-checkov")
+
+
+def run(out_env: Path, vpc_cidr: str) -> CheckovResult:
+    command = [find_checkov(), "--directory", str(out_env), "--config-file", str(CONFIG),
+               "--external-checks-dir", str(CHECKS_DIR), "--output", "json", "--compact", "--skip-download"]
+    env = {**os.environ, "TFGEN_VPC_CIDR": vpc_cidr, "BC_SKIP_MAPPING": "TRUE", "LOG_LEVEL": "ERROR"}
+    completed = subprocess.run(command, capture_output=True, text=True, env=env)
+    try:
+        report = json.loads(completed.stdout)
+    except ValueError:
+        raise TfgenError(f"checkov gave no JSON report (exit {completed.returncode}): "
+                         f"{completed.stderr.strip()[-2000:]}") from None
+    return parse(report)
+
+
+def parse(report: dict | list) -> CheckovResult:
+    reports = report if isinstance(report, list) else [report]
+    terraform = next((r for r in reports if r.get("check_type") == "terraform"), None)
+    if terraform is None:  # checkov prints only a summary when it found nothing to check
+        return CheckovResult(0, 0, 0, 0, "?", custom_missing=list(CUSTOM_CHECKS))
+    results, summary = terraform["results"], terraform["summary"]
+    ran = {c["check_id"] for key in ("passed_checks", "failed_checks") for c in results.get(key, [])}
+    failures = [f"{c['check_id']} {c['resource']} {c['file_path'].lstrip('/')}:{c['file_line_range'][0]}: "
+                f"{c['check_name']}" for c in results.get("failed_checks", [])]
+    return CheckovResult(
+        passed=summary["passed"], failed=summary["failed"], skipped=summary["skipped"],
+        parsing_errors=summary["parsing_errors"], version=summary.get("checkov_version", "?"),
+        failures=failures, custom_missing=[c for c in CUSTOM_CHECKS if c not in ran],
+        failed_ids=sorted({c["check_id"] for c in results.get("failed_checks", [])}),
+    )

@@ -1,0 +1,108 @@
+"""What the environment's YAML says must exist, stated from the plan, not from the generator.
+
+The values (CIDR, names, retention, account) come from the YAML; the shapes (which rules
+a group has, how names are composed, which actions the registry statement holds) are
+written here again, on purpose: a bug in the generator must not be able to hide itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from generator.config.models import Environment
+
+ANYWHERE = "0.0.0.0/0"
+ALL = "-1"
+
+# (direction, protocol, from_port, to_port, source) with source "self" or a CIDR.
+Rule = tuple[str, str, int | None, int | None, str]
+
+REGISTRY_ACTIONS = frozenset({
+    "sagemaker:CreateModelPackage", "sagemaker:CreateModelPackageGroup", "sagemaker:DescribeModelPackage",
+    "sagemaker:DescribeModelPackageGroup", "sagemaker:ListModelPackages", "sagemaker:ListModelPackageGroups",
+    "sagemaker:UpdateModelPackage", "sagemaker:DeleteModelPackage",
+})
+# Actions AWS only grants on "*": the documented exceptions to "no Resource = *".
+STAR_RESOURCE_ACTIONS = frozenset({"ecr:GetAuthorizationToken"})
+
+
+def expected_rules(cidr: str) -> dict[str, set[Rule]]:
+    """The five groups and exactly their rules: seed plan section 2, and AWS's Studio needs."""
+    https_in = ("ingress", "tcp", 443, 443, cidr)
+    https_out = ("egress", "tcp", 443, 443, ANYWHERE)
+    cluster = {("ingress", ALL, None, None, "self"), https_in, https_out, ("egress", ALL, None, None, "self")}
+    return {
+        "training": set(cluster),
+        "processing": set(cluster),
+        "inference": {https_in, ("ingress", "tcp", 8080, 8080, cidr), https_out},
+        "studio": {("ingress", "tcp", 2049, 2049, "self"), ("ingress", "tcp", 8192, 65535, "self"),
+                   ("egress", "tcp", 2049, 2049, "self"), ("egress", "tcp", 8192, 65535, "self"), https_out},
+        "vpc-endpoints": {https_in},
+    }
+
+
+@dataclass(frozen=True)
+class Project:
+    team: str
+    name: str
+    stages: tuple[str, ...]
+    retention: int
+
+    @property
+    def group(self) -> str:
+        return f"{self.team}-{self.name}"
+
+
+@dataclass(frozen=True)
+class Expected:
+    env: str
+    cfg: Environment
+
+    @property
+    def cidr(self) -> str:
+        return self.cfg.network.vpc_cidr
+
+    def group_names(self) -> dict[str, str]:
+        return {f"{self.cfg.tag_prefix}-{role}": role for role in expected_rules(self.cidr)}
+
+    def projects(self) -> list[Project]:
+        result = []
+        for team_name, team in self.cfg.teams.items():
+            for name, project in team.projects.items():
+                if project.retired:
+                    continue  # no longer managed: its resources are kept through `removed` blocks
+                stages = project.repos if project.repos is not None else self.cfg.ecr.project_repos
+                result.append(Project(team_name, name, tuple(stages) if self.cfg.ecr.enabled else (),
+                                      project.image_retention or self.cfg.ecr.image_retention))
+        return result
+
+    def team_roots(self) -> dict[str, list[Project]]:
+        roots: dict[str, list[Project]] = {}
+        for project in self.projects():
+            roots.setdefault(f"teams/{project.team}", []).append(project)
+        return roots
+
+    def repositories(self) -> dict[str, dict[str, int]]:
+        """Per root, repository name -> images to keep."""
+        repos: dict[str, dict[str, int]] = {"platform": {}}
+        if self.cfg.ecr.enabled:
+            repos["platform"] = {f"{self.cfg.company}-sagemaker-shared/{n}": self.cfg.ecr.image_retention
+                                 for n in self.cfg.ecr.shared_repos}
+        for root, projects in self.team_roots().items():
+            repos[root] = {f"{self.cfg.company}-sm-{p.team}-{p.name}/{stage}": p.retention
+                           for p in projects for stage in p.stages}
+        return repos
+
+    def log_retention(self, name: str) -> int | None:
+        days = self.cfg.logs.retention_days
+        if name == "/aws/sagemaker/ProcessingJobs":
+            return days.processing_jobs
+        if name == "/aws/sagemaker/TrainingJobs":
+            return days.training_jobs
+        if name.startswith("/aws/sagemaker/Endpoints/"):
+            return days.endpoints
+        return None
+
+    def registry_arns(self, project: Project) -> set[str]:
+        arn = f"arn:aws:sagemaker:{self.cfg.region}:{self.cfg.account_id}"
+        return {f"{arn}:model-package-group/{project.group}", f"{arn}:model-package/{project.group}/*"}

@@ -1,0 +1,480 @@
+"""The rules of the platform, each with a stable ID, a one-line statement and a check.
+
+A check receives the inventory of one environment (from HCL or a plan) and what its YAML
+expects, and yields Violations that name the resource, file:line and what was expected.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from generator import aws_limits
+from policies.expected import ALL, ANYWHERE, REGISTRY_ACTIONS, STAR_RESOURCE_ACTIONS, Expected, Rule, expected_rules
+from policies.inventory import Inventory, Resource
+
+WORLD = {ANYWHERE, "::/0"}
+RULE_TYPES = {"aws_vpc_security_group_ingress_rule": "ingress", "aws_vpc_security_group_egress_rule": "egress"}
+STATEFUL_TYPES = ("aws_ecr_repository", "aws_sagemaker_model_package_group", "aws_cloudwatch_log_group")
+IAM_POLICY_ATTRIBUTES = {"aws_iam_role_policy": "policy", "aws_iam_policy": "policy", "aws_iam_role": "assume_role_policy"}
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    address: str
+    file: str | None
+    line: int | None
+    message: str
+
+    @property
+    def location(self) -> str:
+        if not self.file:
+            return "-"
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+@dataclass(frozen=True)
+class PolicyRule:
+    id: str
+    statement: str
+    check: Callable[[Inventory, Expected], Iterator[Violation]]
+
+
+RULES: list[PolicyRule] = []
+
+
+def rule(rule_id: str, statement: str):
+    def register(check):
+        RULES.append(PolicyRule(rule_id, statement, check))
+        return check
+    return register
+
+
+def at(rule_id: str, resource: Resource, message: str) -> Violation:
+    return Violation(rule_id, resource.address, resource.file, resource.line, message)
+
+
+# --- security groups ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SgRule:
+    resource: Resource
+    group: Resource | None
+    key: Rule
+
+
+def _protocol(value: object) -> str:
+    text = str(value).lower()
+    return {"all": ALL, "-1": ALL, "6": "tcp", "17": "udp"}.get(text, text)
+
+
+def _port(value: object) -> int | None:
+    return None if value is None else int(value)
+
+
+def sg_rules(inv: Inventory) -> list[SgRule]:
+    """Every rule on every group, whatever form it was written in."""
+    found = []
+    for resource in inv.of_type(*RULE_TYPES):
+        v = resource.values
+        group = inv.find(resource.root, v.get("security_group_id"))
+        ref = inv.find(resource.root, v.get("referenced_security_group_id"))
+        if ref is not None:
+            source = "self" if group is not None and ref is group else f"sg:{ref.local_address}"
+        else:
+            source = v.get("cidr_ipv4") or v.get("cidr_ipv6") or v.get("prefix_list_id") or "?"
+        key = (RULE_TYPES[resource.type], _protocol(v.get("ip_protocol")), _port(v.get("from_port")),
+               _port(v.get("to_port")), source)
+        found.append(SgRule(resource, group, key))
+    for resource in inv.of_type("aws_security_group_rule"):
+        v = resource.values
+        group = inv.find(resource.root, v.get("security_group_id"))
+        sources = list(v.get("cidr_blocks") or []) + list(v.get("ipv6_cidr_blocks") or [])
+        if v.get("self"):
+            sources.append("self")
+        for source in sources or ["?"]:
+            found.append(SgRule(resource, group, (v.get("type", "?"), _protocol(v.get("protocol")),
+                                                  _port(v.get("from_port")), _port(v.get("to_port")), source)))
+    for group in inv.of_type("aws_security_group"):
+        for direction in ("ingress", "egress"):
+            for block in _blocks(group.values.get(direction)):
+                sources = list(block.get("cidr_blocks") or []) + list(block.get("ipv6_cidr_blocks") or [])
+                if block.get("self"):
+                    sources.append("self")
+                for source in sources or ["?"]:
+                    found.append(SgRule(group, group, (direction, _protocol(block.get("protocol")),
+                                                       _port(block.get("from_port")), _port(block.get("to_port")),
+                                                       source)))
+    return found
+
+
+def _blocks(value: object) -> list[dict]:
+    if isinstance(value, dict):
+        return [value]
+    return [v for v in value or [] if isinstance(v, dict)]
+
+
+def _describe(key: Rule) -> str:
+    direction, protocol, low, high, source = key
+    proto = "all traffic" if protocol == ALL else f"{protocol}/{low}" + ("" if low == high else f"-{high}")
+    word = "from" if direction == "ingress" else "to"
+    where = "itself" if source == "self" else source
+    return f"{direction} {proto} {word} {where}"
+
+
+def _role(exp: Expected, group: Resource | None) -> str | None:
+    if group is None:
+        return None
+    return exp.group_names().get(group.values.get("name"))
+
+
+@rule("TFG-SG-001", "Each of the five security groups has exactly its designed rules, none missing, none extra.")
+def sg_rule_sets(inv: Inventory, exp: Expected) -> Iterator[Violation]:
+    designed = expected_rules(exp.cidr)
+    groups = {role: g for g in inv.of_type("aws_security_group") if (role := _role(exp, g))}
+    actual: dict[str, set[Rule]] = {role: set() for role in groups}
+    for found in sg_rules(inv):
+        role = _role(exp, found.group)
+        if found.group is None:
+            yield at("TFG-SG-001", found.resource, f"{_describe(found.key)} is attached to no group tfgen declares")
+            continue
+        if role is None:
+            continue  # a group with an unexpected name: TFG-NAME-001 reports it
+        if found.key not in designed[role]:
+            yield at("TFG-SG-001", found.resource, f"unexpected rule on {role}: {_describe(found.key)}")
+        actual[role].add(found.key)
+    for role, rules in designed.items():
+        if role not in groups:
+            yield Violation("TFG-SG-001", f"platform:aws_security_group.{role.replace('-', '_')}", None, None,
+                            f"the {exp.cfg.tag_prefix}-{role} group is missing")
+            continue
+        for missing in sorted(rules - actual[role], key=str):
+            yield at("TFG-SG-001", groups[role], f"{role} is missing its rule: {_describe(missing)}")
+
+
+def _covers(key: Rule, port: int) -> bool:
+    _, protocol, low, high, _ = key
+    if protocol == ALL:
+        return True
+    return protocol == "tcp" and low is not None and high is not None and low <= port <= high
+
+
+@rule("TFG-SG-002", "TCP 8080 is open on the inference group only, and only from the VPC CIDR.")
+def port_8080(inv: Inventory, exp: Expected) -> Iterator[Violation]:
+    for found in sg_rules(inv):
+        direction, protocol, _, _, source = found.key
+        if direction != "ingress" or not _covers(found.key, 8080):
+            continue
+        if protocol == ALL and source == "self":
+            continue  # cluster traffic within training/processing, not a port opened to anyone
+        role = _role(exp, found.group)
+        if role != "inference":
+            yield at("TFG-SG-002", found.resource, f"{_describe(found.key)} opens 8080 on {role or 'a group'} "
+                                                   "(8080 belongs to the inference group only)")
+        elif source != exp.cidr:
+            yield at("TFG-SG-002", found.resource, f"{_describe(found.key)}: 8080 must come from the VPC CIDR "
+                                                   f"{exp.cidr} only")
+
+
+@rule("TFG-SG-003", "No ingress from 0.0.0.0/0 or ::/0; egress to the world only on TCP 443.")
+def world(inv: Inventory, exp: Expected) -> Iterator[Violation]:
+    for found in sg_rules(inv):
+        direction, protocol, low, high, source = found.key
+        if source not in WORLD:
+            continue
+        if direction == "ingress":
+            yield at("TFG-SG-003", found.resource, f"{_describe(found.key)}: no ingress from the internet")
+        elif (protocol, low, high) != ("tcp", 443, 443):
+            yield at("TFG-SG-003", found.resource, f"{_describe(found.key)}: egress to the internet is HTTPS (tcp/443) only")
+
+
+@rule("TFG-SG-004", "Rules are aws_vpc_security_group_ingress_rule/_egress_rule resources only: "
+                    "no inline blocks, no aws_security_group_rule, no dynamic blocks.")
+def rule_form(inv: Inventory, exp: Expected) -> Iterator[Violation]:
+    for group in inv.of_type("aws_security_group"):
+        for direction in ("ingress", "egress"):
+            if _blocks(group.values.get(direction)):
+                yield at("TFG-SG-004", group, f"inline {direction} block; write each rule as "
+                                              f"aws_vpc_security_group_{direction}_rule")
+    for legacy in inv.of_type("aws_security_group_rule"):
+        yield at("TFG-SG-004", legacy, "aws_security_group_rule; use aws_vpc_security_group_ingress_rule/_egress_rule")
+    for file, line, block in inv.dynamic_blocks:
+        yield Violation("TFG-SG-004", file, file, line, f'dynamic "{block}" block; rules must be written out, '
+                                                        "one resource each")
+
+
+# --- names -------------------------------------------------------------------------------
+
+
+@rule("TFG-NAME-001", "Security groups are named {tag_prefix}-{role}, one for each of the five roles.")
+def group_names(inv: Inventory, exp: Expected) -> Iterator[Violation]:
+    names = exp.group_names()
+    for group in inv.of_type("aws_security_group"):
+        name = group.values.get("name")
+        if name not in names:
+            yield at("TFG-NAME-001", group, f"group name {name!r} is not one of {', '.join(sorted(names))}")
+    present = {g.values.get("name") for g in inv.of_type("aws_security_group")}
+    for name in sorted(set(names) - present):
+        yield Violation("TFG-NAME-001", "platform", None, None, f"no security group is named {name!r}")
+
+
+@rule("TFG-NAME-002", "ECR repositories are {company}-sagemaker-shared/NAME or {company}-sm-{team}-{project}/STAGE, "
+                      "exactly as configured, and fit AWS's repository name pattern.")
+def repository_names(inv: Inventory, exp: Expected) -> Iterator[Violation]:
+    expected = exp.repositories()
+    seen: dict[str, set[str]] = {}
+    for repo in inv.of_type("aws_ecr_repository"):
+        name = str(repo.values.get("name"))
+        seen.setdefault(repo.root, set()).add(name)
+        if not aws_limits.ECR_REPOSITORY_NAME.match(name) or len(name) > aws_limits.ECR_REPOSITORY_MAX:
+            yield at("TFG-NAME-002", repo, f"{name!r} breaks AWS's repository name pattern")
+        elif name not in expected.get(repo.root, {}):
+            yield at("TFG-NAME-002", repo, f"{name!r} is not a repository the YAML declares for {repo.root}")
+    for root, names in expected.items():
+        for name in sorted(set(names) - seen.get(root, set())):
+            yield Violation("TFG-NAME-002", root, None, None, f"repository {name!r} is missing")
+
+
+@rule("TFG-NAME-003", "Each project has one model package group named {team}-{project}, "
+                      "at most 63 characters of [a-zA-Z0-9-].")
+def model_package_group_names(inv: Inventory, exp: Expected) -> Iterator[Violation]:
+    roots = exp.team_roots()
+    seen: dict[str, set[str]] = {}
+    for group in inv.of_type("aws_sagemaker_model_package_group"):
+        name = str(group.values.get("model_package_group_name"))
+        seen.setdefault(group.root, set()).add(name)
+        if len(name) > aws_limits.MODEL_PACKAGE_GROUP_MAX or not aws_limits.MODEL_PACKAGE_GROUP_NAME.match(name):
+            yield at("TFG-NAME-003", group, f"{name!r} breaks AWS's limit (at most 63 characters of [a-zA-Z0-9-])")
+        elif name not in {p.group for p in roots.get(group.root, [])}:
+            yield at("TFG-NAME-003", group, f"{name!r} is not {{team}}-{{project}} of a project of {group.root}")
+    for root, projects in roots.items():
+        for project in projects:
+            if project.group not in seen.get(root, set()):
+                yield Violation("TFG-NAME-003", root, None, None,
+                                f"model package group {project.group!r} of {project.team}/{project.name} is missing")
+
+
+@rule("TFG-NAME-004", "IAM role names fit AWS's limits: at most 64 characters of [\\w+=,.@-].")
+def role_names(inv: Inventory, exp: Expected) -> Iterator[Violation]:
+    for role in inv.of_type("aws_iam_role"):
+        name = str(role.values.get("name", ""))
+        if len(name) > aws_limits.IAM_ROLE_MAX or not aws_limits.IAM_ROLE_NAME.match(name):
+            yield at("TFG-NAME-004", role, f"role name {name!r} ({len(name)} characters) breaks AWS's limits")
+
+
+# --- ECR ---------------------------------------------------------------------------------
+
+
+def _lifecycle_keeps(policy: object) -> list[int]:
+    try:
+        document = json.loads(policy) if isinstance(policy, str) else policy
+        return [int(r["selection"]["countNumber"]) for r in document.get("rules", [])
+                if r.get("action", {}).get("type") == "expire"
+                and r.get("selection", {}).get("countType") == "imageCountMoreThan"]
+    except (TypeError, ValueError, KeyError, AttributeError):
+        return []
+
+
+@rule("TFG-ECR-001", "Every repository has exactly one lifecycle policy that keeps the configured number of images.")
+def lifecycle(inv: Inventory, exp: Expected) -> Iterator[Violation]:
+    expected = exp.repositories()
+    policies: dict[tuple[str, str], list[Resource]] = {}
+    for policy in inv.of_type("aws_ecr_lifecycle_policy"):
+        target = policy.values.get("repository")
+        repo = inv.find(policy.root, target)
+        name = repo.values.get("name") if repo else target
+        policies.setdefault((policy.root, str(name)), []).append(policy)
+    for repo in inv.of_type("aws_ecr_repository"):
+        name = str(repo.values.get("name"))
+        attached = policies.get((repo.root, name), [])
+        keep = expected.get(repo.root, {}).get(name)
+        if len(attached) != 1:
+            yield at("TFG-ECR-001", repo, f"{name} has {len(attached)} lifecycle policies (expected exactly one)")
+            continue
+        counts = _lifecycle_keeps(attached[0].values.get("policy"))
+        if keep is not None and counts != [keep]:
+            yield at("TFG-ECR-001", attached[0], f"the lifecycle policy of {name} keeps {counts or 'no limit'} "
+                                                 f"images; the YAML says {keep}")
+
+
+def _repo_rule(rule_id: str, statement: str, test: Callable[[dict], bool], problem: str) -> None:
+    def check(inv: Inventory, exp: Expected) -> Iterator[Violation]:
+        for repo in inv.of_type("aws_ecr_repository"):
+            if not test(repo.values):
+                yield at(rule_id, repo, problem)
+    rule(rule_id, statement)(check)
+
+
+def _first(value: object) -> dict:
+    blocks = _blocks(value)
+    return blocks[0] if blocks else {}
+
+
+_repo_rule("TFG-ECR-002", "Repository tags are immutable.",
+           lambda v: v.get("image_tag_mutability") == "IMMUTABLE", "image_tag_mutability must be IMMUTABLE")
+_repo_rule("TFG-ECR-003", "Repositories scan images on push.",
+           lambda v: _first(v.get("image_scanning_configuration")).get("scan_on_push") is True,
+           "image_scanning_configuration.scan_on_push must be true")
+_repo_rule("TFG-ECR-004", "Repositories are encrypted with KMS.",
+           lambda v: _first(v.get("encryption_configuration")).get("encryption_type") == "KMS",
+           "encryption_configuration.encryption_type must be KMS")
+_repo_rule("TFG-ECR-005", "force_delete is never true (deleting a repository must not delete its images).",
+           lambda v: v.get("force_delete") in (False, None), "force_delete must not be true: it deletes every image")
+
+
+# --- logs --------------------------------------------------------------------------------
+
+
+@rule("TFG-LOG-001", "Log group retention is exactly as configured and one of CloudWatch's allowed values.")
+def log_retention(inv: Inventory, exp: Expected) -> Iterator[Violation]:
+    for group in inv.of_type("aws_cloudwatch_log_group"):
+        days = group.values.get("retention_in_days")
+        want = exp.log_retention(str(group.values.get("name")))
+        if days not in aws_limits.LOG_RETENTION_DAYS:
+            yield at("TFG-LOG-001", group, f"retention_in_days = {days} is not a CloudWatch value")
+        elif want is not None and days != want:
+            yield at("TFG-LOG-001", group, f"retention_in_days = {days}; the YAML says {want}")
+
+
+# --- IAM ---------------------------------------------------------------------------------
+
+
+def _documents(inv: Inventory) -> Iterator[tuple[Resource, dict, bool]]:
+    """(resource, policy document, is_key_policy) for every IAM and KMS key policy."""
+    for resource in inv.resources:
+        attribute = IAM_POLICY_ATTRIBUTES.get(resource.type) or ("policy" if resource.type == "aws_kms_key" else None)
+        if attribute is None or resource.values.get(attribute) is None:
+            continue
+        raw = resource.values[attribute]
+        try:
+            document = json.loads(raw) if isinstance(raw, str) else raw
+        except ValueError:
+            continue
+        if isinstance(document, dict):
+            yield resource, document, resource.type == "aws_kms_key"
+
+
+def _list(value: object) -> list:
+    return value if isinstance(value, list) else [] if value is None else [value]
+
+
+def _statements(document: dict) -> list[dict]:
+    return [s for s in _list(document.get("Statement")) if isinstance(s, dict)]
+
+
+@rule("TFG-IAM-001", "Each project's AllowModelRegistry statement has exactly the plan's 8 actions and only its own "
+                     "group's two ARNs.")
+def registry_statement(inv: Inventory, exp: Expected) -> Iterator[Violation]:
+    for root, projects in exp.team_roots().items():
+        arns = {project.group: exp.registry_arns(project) for project in projects}
+        covered: set[str] = set()
+        for policy in inv.of_type("aws_iam_role_policy"):
+            if policy.root != root:
+                continue
+            document = next((d for r, d, _ in _documents(inv) if r is policy), {})
+            for statement in _statements(document):
+                if statement.get("Sid") != "AllowModelRegistry":
+                    continue
+                actions = _list(statement.get("Action"))
+                if sorted(actions) != sorted(REGISTRY_ACTIONS):
+                    extra = sorted(set(actions) - REGISTRY_ACTIONS)
+                    missing = sorted(REGISTRY_ACTIONS - set(actions))
+                    yield at("TFG-IAM-001", policy, f"AllowModelRegistry actions differ from the plan's 8 "
+                                                    f"(extra: {extra or 'none'}; missing: {missing or 'none'})")
+                resources = set(_list(statement.get("Resource")))
+                owner = next((group for group, pair in arns.items() if pair == resources), None)
+                if owner is None:
+                    yield at("TFG-IAM-001", policy, f"AllowModelRegistry resources {sorted(resources)} are not "
+                                                    "exactly one project's group and its packages")
+                elif statement.get("Effect") != "Allow":
+                    yield at("TFG-IAM-001", policy, "AllowModelRegistry must Allow")
+                else:
+                    covered.add(owner)
+        for group in sorted(set(arns) - covered):
+            yield Violation("TFG-IAM-001", root, None, None, f"no role policy grants AllowModelRegistry on {group}")
+
+
+@rule("TFG-IAM-002", "No IAM policy allows the action * or service:* (a key policy's account-root statement excepted).")
+def wildcard_actions(inv: Inventory, exp: Expected) -> Iterator[Violation]:
+    root_principal = f"arn:aws:iam::{exp.cfg.account_id}:root"
+    for resource, document, key_policy in _documents(inv):
+        for statement in _statements(document):
+            if key_policy and _list(_first(statement.get("Principal")).get("AWS")) == [root_principal]:
+                continue  # AWS's default key policy: the account administers its own key.
+            for action in _list(statement.get("Action")) + _list(statement.get("NotAction")):
+                if action == "*" or str(action).endswith(":*"):
+                    yield at("TFG-IAM-002", resource, f"statement {statement.get('Sid', '?')} allows {action!r}")
+
+
+@rule("TFG-IAM-003", 'Resource = "*" only where AWS requires it (ecr:GetAuthorizationToken; a key policy\'s own key).')
+def wildcard_resources(inv: Inventory, exp: Expected) -> Iterator[Violation]:
+    for resource, document, key_policy in _documents(inv):
+        if key_policy:
+            continue  # in a key policy, "*" means the key itself
+        for statement in _statements(document):
+            if "*" in _list(statement.get("Resource")):
+                actions = set(_list(statement.get("Action")))
+                if not actions or not actions <= STAR_RESOURCE_ACTIONS:
+                    yield at("TFG-IAM-003", resource, f"statement {statement.get('Sid', '?')} grants "
+                                                      f"{sorted(actions)} on Resource \"*\"")
+
+
+# --- protection and providers ------------------------------------------------------------
+
+
+@rule("TFG-PROT-001", "In protected environments, every ECR repository, model package group and log group has "
+                      "prevent_destroy = true.")
+def protected(inv: Inventory, exp: Expected) -> Iterator[Violation]:
+    if not exp.cfg.protected:
+        return
+    for resource in inv.of_type(*STATEFUL_TYPES):
+        if not resource.prevent_destroy:
+            yield at("TFG-PROT-001", resource, f"{exp.env} is protected: lifecycle {{ prevent_destroy = true }} "
+                                               "is required")
+
+
+def _expected_roots(exp: Expected) -> dict[str, str]:
+    return {"platform": "platform", **{root: root.split("/", 1)[1] for root in exp.team_roots()}}
+
+
+@rule("TFG-PROV-001", "Every root exists and its aws provider pins allowed_account_ids to the environment's account "
+                      "and region.")
+def accounts(inv: Inventory, exp: Expected) -> Iterator[Violation]:
+    for root in sorted(_expected_roots(exp)):
+        providers = [p for p in inv.providers if p.root == root]
+        if root not in inv.roots:
+            yield Violation("TFG-PROV-001", root, None, None, f"the root {root} is missing")
+        elif len(providers) != 1:
+            yield Violation("TFG-PROV-001", root, root, None, f"{len(providers)} aws provider blocks (expected one)")
+        else:
+            v = providers[0].values
+            if v.get("allowed_account_ids") != [exp.cfg.account_id]:
+                yield Violation("TFG-PROV-001", f"{root}:provider.aws", providers[0].file, providers[0].line,
+                                f"allowed_account_ids = {v.get('allowed_account_ids')}; expected "
+                                f"[{exp.cfg.account_id!r}]")
+            if v.get("region") != exp.cfg.region:
+                yield Violation("TFG-PROV-001", f"{root}:provider.aws", providers[0].file, providers[0].line,
+                                f"region = {v.get('region')!r}; expected {exp.cfg.region!r}")
+
+
+@rule("TFG-PROV-002", "Every root's provider sets the common tags: Company, Environment, Team, ManagedBy.")
+def tags(inv: Inventory, exp: Expected) -> Iterator[Violation]:
+    roots = _expected_roots(exp)
+    for provider in inv.providers:
+        want = {"Company": exp.cfg.company, "Environment": exp.env, "Team": roots.get(provider.root, "?"),
+                "ManagedBy": "tfgen"}
+        have = _first(provider.values.get("default_tags")).get("tags") or {}
+        wrong = {k: have.get(k) for k, v in want.items() if have.get(k) != v}
+        if wrong:
+            yield Violation("TFG-PROV-002", f"{provider.root}:provider.aws", provider.file, provider.line,
+                            f"default_tags differ: {wrong}; expected {want}")
+
+
+def rule_ids() -> list[str]:
+    return [r.id for r in RULES]
+
+
+assert len(set(rule_ids())) == len(RULES), "rule IDs must be unique"

@@ -1,0 +1,86 @@
+"""Render an environment against the emulator's network and run terraform in each root."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from generator import terraform
+from generator.config.loader import load_environment
+from generator.render import PLATFORM_ROOT, Rendered, render, write
+from sandbox import network as network_module
+from sandbox.emulator import Emulator
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Sandbox:
+    emulator: Emulator
+    workdir: Path  # holds environments/ (with the real network) and out/
+    env: str
+    state_dir: Path
+    rendered: Rendered | None = None
+
+    @property
+    def config_dir(self) -> Path:
+        return self.workdir / "environments"
+
+    @property
+    def out_env(self) -> Path:
+        return self.workdir / "out" / self.env
+
+    def roots(self) -> list[str]:
+        """Platform first: the team roots' alarms notify its topic."""
+        assert self.rendered is not None
+        roots = self.rendered.roots()
+        return [PLATFORM_ROOT] + [r for r in roots if r != PLATFORM_ROOT]
+
+    def terraform(self, root: str, *args: str, check: bool = True):
+        return terraform.run(list(args), cwd=self.out_env / root, state_dir=self.state_dir,
+                             extra_env=self.emulator.env(), check=check)
+
+
+def prepare(emulator: Emulator, workdir: Path, env: str = "sandbox", source: Path = REPO / "environments",
+            edit: Callable[[dict], None] | None = None) -> Sandbox:
+    """Copy the YAML, create the network in the emulator, and put its IDs in the environment."""
+    config_dir = workdir / "environments"
+    if config_dir.exists():
+        shutil.rmtree(config_dir)
+    shutil.copytree(source, config_dir)
+    path = config_dir / f"{env}.yaml"
+    data = yaml.safe_load(path.read_text())
+    cfg = load_environment(config_dir, env).config
+    net = network_module.create(emulator, cfg.region, cfg.network.vpc_cidr)
+    data["network"] = {"vpc_id": net.vpc_id, "vpc_cidr": net.vpc_cidr,
+                       "private_subnet_ids": list(net.private_subnet_ids), "route_table_ids": list(net.route_table_ids)}
+    if edit:
+        edit(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return Sandbox(emulator, workdir, env, workdir / ".tfgen")
+
+
+def render_sandbox(sandbox: Sandbox) -> Rendered:
+    sandbox.rendered = render(sandbox.config_dir, sandbox.env)
+    write(sandbox.rendered, sandbox.out_env)
+    return sandbox.rendered
+
+
+def init(sandbox: Sandbox, root: str) -> None:
+    sandbox.terraform(root, "init", "-input=false", "-no-color")
+
+
+def apply(sandbox: Sandbox, root: str) -> None:
+    sandbox.terraform(root, "apply", "-auto-approve", "-input=false", "-no-color")
+
+
+def plan_changes(sandbox: Sandbox, root: str) -> tuple[bool, str]:
+    """(has changes, plan output) from `terraform plan -detailed-exitcode`."""
+    completed = sandbox.terraform(root, "plan", "-detailed-exitcode", "-input=false", "-no-color", check=False)
+    if completed.returncode == 1:
+        raise RuntimeError(f"terraform plan failed in {root}:\n{completed.stderr}")
+    return completed.returncode == 2, completed.stdout
