@@ -156,7 +156,7 @@ def plot(results: list[dict], path: Path) -> None:
 
 
 def markdown(results: list[dict], plans: dict[int, Sample], command: str) -> str:
-    lines = ["# Benchmarks", "", f"Machine: {machine()}. Produced by `{command}` "
+    lines = [f"Machine: {machine()}. Produced by `{command}` "
              f"({time.strftime('%Y-%m-%d')}); every figure is the median of the runs, with min and max.", "",
              "Synthetic organisations (`benchmarks/synthetic.py`): N projects over min(50, N/20) teams, each "
              "project with three repositories and an inference endpoint (so two alarms), alarms on, protected.",
@@ -184,8 +184,18 @@ def markdown(results: list[dict], plans: dict[int, Sample], command: str) -> str
                   "| teams in the organisation | plan of team00 |", "|---|---|",
                   f"| 1 | {plans[1].row()} |", f"| 50 | {plans[50].row()} |", "",
                   f"Ratio 50 teams / 1 team: {ratio:.2f} (goal: at most 1.2)."]
-    lines += ["", "![time against projects](benchmarks.png)", ""]
+    lines += ["", "![time against projects](benchmarks.png)"]
     return "\n".join(lines)
+
+
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def write_results(path: Path, results_md: str) -> None:
+    """Replace the results between the markers; the analysis around them is kept."""
+    text = path.read_text() if path.is_file() else f"# Benchmarks\n\n{START}\n{END}\n"
+    start, end = text.index(START) + len(START), text.index(END)
+    path.write_text(text[:start] + "\n" + results_md + "\n" + text[end:])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -205,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         docs = work if args.smoke else args.docs
         plot(results, docs / "benchmarks.png")
         command = "make bench" if not args.smoke else "python -m benchmarks.run --smoke"
-        (docs / "benchmarks.md").write_text(markdown(results, plans, command))
+        write_results(docs / "benchmarks.md", markdown(results, plans, command))
         print(f"wrote {docs / 'benchmarks.md'} and {docs / 'benchmarks.png'}")
         if args.smoke:
             assert (docs / "benchmarks.png").stat().st_size > 0

@@ -29,7 +29,7 @@ def tfgen(config_dir: Path, tmp_path: Path):
     return invoke
 
 
-@pytest.mark.parametrize("command", [[], ["render"], ["list"], ["outputs"]])
+@pytest.mark.parametrize("command", [[], ["render"], ["list"], ["outputs"], ["check"], ["verify"], ["diff"], ["affected"], ["schema"]])
 def test_every_command_has_help(command):
     result = run(*command, "--help")
     assert result.exit_code == 0

@@ -1,1 +1,0 @@
-"""Benchmarks: how tfgen's cost grows with the organisation (`make bench`)."""

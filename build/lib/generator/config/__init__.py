@@ -1,1 +1,0 @@
-"""Configuration: YAML files with positions, inheritance, and the typed models they must fit."""

@@ -1,1 +1,0 @@
-"""The policy pack: rules that prove a render keeps the platform's design, before apply."""

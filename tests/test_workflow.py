@@ -1,0 +1,192 @@
+"""The tools that fit tfgen into a platform engineer's day: render --check, diff, affected,
+schema, and the colour rule (on a terminal only)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from generator.cli import cli
+from generator.schema import schema_text
+from tests.conftest import ENVIRONMENTS, MINIMAL, REPO
+
+SCHEMA = REPO / "schema" / "environment.schema.json"
+
+
+def invoke(config_dir: Path, out: Path, *args: str, color: bool = False):
+    return CliRunner().invoke(cli, ["--config-dir", str(config_dir), "--out-dir", str(out), *args],
+                              catch_exceptions=False, color=color)
+
+
+@pytest.fixture
+def rendered(config_dir, tmp_path):
+    out = tmp_path / "out"
+    assert invoke(config_dir, out, "render", "test").exit_code == 0
+    return config_dir, out
+
+
+# --- render --check ------------------------------------------------------------------------
+
+
+def test_render_check_passes_when_out_is_current(rendered):
+    config_dir, out = rendered
+    result = invoke(config_dir, out, "render", "test", "--check")
+    assert result.exit_code == 0
+    assert result.output == f"test: up to date ({out / 'test'})\n"
+
+
+def test_render_check_lists_what_differs_and_writes_nothing(rendered):
+    config_dir, out = rendered
+    edited = out / "test/platform/logs.tf"
+    edited.write_text(edited.read_text() + "# hand edit\n")
+    (config_dir / "test.yaml").write_text(MINIMAL + "  algo:\n    projects:\n      recs: {}\n")
+    before = sorted(p for p in out.rglob("*") if p.is_file())
+    result = invoke(config_dir, out, "render", "test", "--check")
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert f"differs: {edited}" in lines
+    assert f"missing: {out / 'test/teams/algo/iam.tf'}" in lines
+    assert f"differs: {out / 'test/.tfgen-manifest.json'}" in lines
+    assert lines[-1].endswith("files not as the YAML gives: run `tfgen render` and commit")
+    assert sorted(p for p in out.rglob("*") if p.is_file()) == before
+
+
+def test_render_check_sees_files_no_longer_generated(rendered):
+    config_dir, out = rendered
+    (config_dir / "test.yaml").write_text(MINIMAL + "ecr:\n  enabled: false\n")
+    result = invoke(config_dir, out, "render", "--all", "--check")
+    assert result.exit_code == 1
+    assert f"no longer generated: {out / 'test/platform/ecr.tf'}" in result.output.splitlines()
+
+
+def test_the_committed_examples_are_current():
+    result = CliRunner().invoke(cli, ["--config-dir", str(ENVIRONMENTS), "--out-dir", str(REPO / "out"),
+                                      "render", "--all", "--check"])
+    assert result.exit_code == 0, result.output
+
+
+# --- diff ----------------------------------------------------------------------------------
+
+
+def test_diff_speaks_in_the_platforms_terms(rendered):
+    config_dir, out = rendered
+    (config_dir / "test.yaml").write_text(
+        MINIMAL.replace("10.0.0.0/16", "10.1.0.0/16")
+        + "      credit-scoring:\n        endpoints:\n          credit-api: {}\n")
+    result = invoke(config_dir, out, "diff", "test", "--summary-only")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert "+ project rc/credit-scoring: 3 repositories, 1 model package group, 1 role, 1 role policy" in lines
+    assert "+ endpoint credit-api (teams/rc): 1 log group" in lines
+    assert ("~ acme-sm-training group: + ingress tcp/443 from 10.1.0.0/16; - ingress tcp/443 from 10.0.0.0/16"
+            in lines)
+    full = invoke(config_dir, out, "diff", "test").output
+    assert f"--- a/{out / 'test/platform/security_groups.tf'}" in full
+    assert '+  cidr_ipv4         = "10.1.0.0/16"' in full
+    assert not (out / "test/teams/rc/ecr.tf").read_text().count("credit")  # diff writes nothing
+
+
+def test_diff_json_and_no_changes(rendered):
+    config_dir, out = rendered
+    assert invoke(config_dir, out, "diff", "test").output == "test: no changes\n"
+    (config_dir / "test.yaml").write_text(MINIMAL.replace("fraud-detection: {}",
+                                                          "fraud-detection:\n        image_retention: 3"))
+    data = json.loads(invoke(config_dir, out, "diff", "test", "--format", "json").output)
+    assert data["files"] == ["teams/rc/ecr.tf"]
+    assert data["summary"] == [
+        f"~ lifecycle policy {stage} (teams/rc): policy" for stage in ("fraud_detection_inference",
+                                                                     "fraud_detection_preprocessing",
+                                                                     "fraud_detection_training")]
+
+
+# --- affected ------------------------------------------------------------------------------
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+def test_affected_lists_the_roots_that_changed_since_a_revision(tmp_path):
+    repo = tmp_path / "platform-repo"
+    (repo / "environments").mkdir(parents=True)
+    (repo / "environments" / "test.yaml").write_text(MINIMAL + "  algo:\n    projects:\n      recs: {}\n"
+                                                              "  ops:\n    projects:\n      churn: {}\n")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.email", "ci@example.com")
+    git(repo, "config", "user.name", "ci")
+
+    def render_and_commit(message: str) -> None:
+        result = CliRunner().invoke(cli, ["--config-dir", str(repo / "environments"), "--out-dir",
+                                          str(repo / "out"), "render", "test"], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", message)
+
+    render_and_commit("first")
+    text = (repo / "environments" / "test.yaml").read_text()
+    text = text.replace("      recs: {}\n", "      recs:\n        image_retention: 4\n")  # algo changes
+    text = text.replace("  ops:\n    projects:\n      churn: {}\n", "")  # ops goes (not protected)
+    text += "  new:\n    projects:\n      thing: {}\n"  # a new team
+    (repo / "environments" / "test.yaml").write_text(text)
+    render_and_commit("second")
+
+    result = CliRunner().invoke(cli, ["--out-dir", str(repo / "out"), "affected", "--base", "HEAD~1"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "out/test/teams/algo", "out/test/teams/new (added)", "out/test/teams/ops (removed)"]
+    data = json.loads(CliRunner().invoke(cli, ["--out-dir", str(repo / "out"), "affected", "--base", "HEAD~1",
+                                               "--format", "json"]).output)
+    assert data[0] == {"root": "out/test/teams/algo", "env": "test", "status": "changed"}
+    none = CliRunner().invoke(cli, ["--out-dir", str(repo / "out"), "affected", "--base", "HEAD"])
+    assert none.exit_code == 0 and none.output == ""
+    bad = CliRunner().invoke(cli, ["--out-dir", str(repo / "out"), "affected", "--base", "nope"])
+    assert bad.exit_code == 1 and bad.output.startswith("Error: git rev-parse")
+
+
+# --- schema --------------------------------------------------------------------------------
+
+
+def test_the_committed_schema_is_generated_from_the_models():
+    result = CliRunner().invoke(cli, ["schema"])
+    assert result.exit_code == 0
+    assert result.output == schema_text() == SCHEMA.read_text(), "regenerate: tfgen schema > schema/environment.schema.json"
+
+
+def test_every_example_file_names_the_schema_and_fits_it():
+    import jsonschema
+
+    schema = json.loads(SCHEMA.read_text())
+    for path in sorted(ENVIRONMENTS.glob("*.yaml")):
+        assert path.read_text().startswith("# yaml-language-server: $schema=../schema/environment.schema.json\n")
+        jsonschema.validate(yaml.safe_load(path.read_text()), schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"ecr": {"image_retension": 3}}, schema)
+
+
+# --- terminal output -----------------------------------------------------------------------
+
+
+def test_colour_on_a_terminal_only(rendered):
+    config_dir, out = rendered
+    (config_dir / "test.yaml").write_text(MINIMAL.replace("10.0.0.0/16", "10.1.0.0/16"))
+    plain = invoke(config_dir, out, "diff", "test", "--summary-only")
+    coloured = invoke(config_dir, out, "diff", "test", "--summary-only", color=True)
+    assert "\x1b[" not in plain.output
+    assert "\x1b[33m~ acme-sm-training group" in coloured.output
+
+
+def test_the_example_ci_and_hook_files_parse():
+    workflow = yaml.safe_load((REPO / "docs/ci/tfgen.yml").read_text())
+    steps = " ".join(str(s.get("run", "")) for s in workflow["jobs"]["gate"]["steps"])
+    for command in ("tfgen render --all --check", "--format sarif", "--format junit", "tfgen affected"):
+        assert command in steps
+    hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
+    assert {h["id"] for h in hooks} == {"tfgen-render-check", "tfgen-check"}
+    assert shutil.which("git")
