@@ -7,7 +7,7 @@ from pathlib import Path
 from generator import terraform
 from generator.design import Design
 from generator.errors import TfgenError
-from generator.render import PLATFORM_ROOT, _atomic_write
+from generator.render import PLATFORM_ROOT, atomic_write
 
 STATE_DIR = Path(".tfgen")
 
@@ -31,5 +31,5 @@ def write_security_groups_env(the_design: Design, out_env: Path) -> Path:
         raise TfgenError(f"the platform root of {the_design.env} has no applied security group IDs "
                          f"({', '.join(missing)}): run terraform apply in {root} first")
     path = out_env / "security-groups.env"
-    _atomic_write(path, ("\n".join(lines) + "\n").encode())
+    atomic_write(path, ("\n".join(lines) + "\n").encode())
     return path

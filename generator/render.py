@@ -221,7 +221,7 @@ def write(rendered: Rendered, out_env: Path, force: bool = False) -> WriteReport
             target.unlink()
             removed.append(path)
             _remove_empty_parents(target.parent, out_env)
-    _atomic_write(out_env / MANIFEST, manifest_text(rendered).encode())
+    atomic_write(out_env / MANIFEST, manifest_text(rendered).encode())
     return WriteReport(written, unchanged, removed)
 
 
@@ -261,7 +261,8 @@ def _write_all(files: dict[Path, bytes]) -> None:
         os.replace(tmp, target)
 
 
-def _atomic_write(target: Path, data: bytes) -> None:
+def atomic_write(target: Path, data: bytes) -> None:
+    """One file: written beside its target, then renamed over it."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
