@@ -46,7 +46,7 @@ def _counted(types: Counter) -> str:
 
 def diff(rendered: Rendered, out_env: Path) -> Diff:
     from policies.inventory import Inventory, from_hcl
-    from policies.rules import _describe, sg_rules
+    from policies.rules import describe_rule, sg_rules
 
     result = Diff()
     with tempfile.TemporaryDirectory() as folder:
@@ -104,8 +104,8 @@ def diff(rendered: Rendered, out_env: Path) -> Diff:
 
     old_rules, new_rules = rules_by_group(old), rules_by_group(new)
     for group in sorted(old_rules.keys() | new_rules.keys()):
-        changes = [f"+ {_describe(k)}" for k in sorted(new_rules[group] - old_rules[group], key=str)]
-        changes += [f"- {_describe(k)}" for k in sorted(old_rules[group] - new_rules[group], key=str)]
+        changes = [f"+ {describe_rule(k)}" for k in sorted(new_rules[group] - old_rules[group], key=str)]
+        changes += [f"- {describe_rule(k)}" for k in sorted(old_rules[group] - new_rules[group], key=str)]
         if changes:
             result.summary.append(f"~ {group} group: {'; '.join(changes)}")
     claimed |= {k for k in (*added, *removed) if k[1] in RULE_TYPES}

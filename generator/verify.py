@@ -66,13 +66,9 @@ def _designed_key(group: SecurityGroup, rule) -> tuple:
     return (rule.direction, rule.protocol, rule.from_port, rule.to_port, "self" if rule.to_self else rule.cidr)
 
 
-def _describe(key: tuple) -> str:
-    direction, protocol, low, high, source = key
-    ports = "all" if protocol == "-1" else f"{protocol}/{low}" + ("" if low == high else f"-{high}")
-    return f"{direction} {ports} {'from' if direction == 'ingress' else 'to'} {source}"
-
-
 def _security_groups(d: Design, ec2) -> Iterator[Finding]:
+    from policies.rules import describe_rule  # one wording of a rule for check, diff and verify
+
     names = [g.name for g in d.platform.security_groups]
     found = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [d.config.network.vpc_id]},
                                                   {"Name": "group-name", "Values": names}])["SecurityGroups"]
@@ -86,8 +82,8 @@ def _security_groups(d: Design, ec2) -> Iterator[Finding]:
         rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [live["GroupId"]]}])
         have = {_rule_key(r, live["GroupId"]) for r in rules["SecurityGroupRules"]}
         want = {_designed_key(group, r) for r in group.rules}
-        problems = [f"missing {_describe(k)}" for k in sorted(want - have, key=str)]
-        problems += [f"extra {_describe(k)}" for k in sorted(have - want, key=str)]
+        problems = [f"missing {describe_rule(k)}" for k in sorted(want - have, key=str)]
+        problems += [f"extra {describe_rule(k)}" for k in sorted(have - want, key=str)]
         yield Finding(label, DIFFERENT, "; ".join(problems)) if problems else Finding(label, OK, live["GroupId"])
 
 

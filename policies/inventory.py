@@ -129,7 +129,7 @@ def _load_root(inventory: Inventory, out_env: Path, root: str, parsed: dict) -> 
                 lifecycle = values.pop("lifecycle", None) or {}
                 inventory.resources.append(Resource(
                     root=root, type=kind, name=meta["path"].split(".", 1)[1], file=location[0], line=location[1],
-                    values=values, prevent_destroy=bool(_first(lifecycle).get("prevent_destroy")),
+                    values=values, prevent_destroy=bool(first_block(lifecycle).get("prevent_destroy")),
                 ))
             elif kind == "provider" and meta.get("label") == "aws":
                 inventory.providers.append(Provider(root, *location, _clean(block, ids)))
@@ -144,9 +144,10 @@ def _as_list(value: object) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def _first(value: object) -> dict:
+def first_block(value: object) -> dict:
+    """A nested block as a dict, whether the parser gave one block or a list of them."""
     if isinstance(value, list):
-        return value[0] if value else {}
+        return value[0] if value and isinstance(value[0], dict) else {}
     return value if isinstance(value, dict) else {}
 
 
@@ -179,7 +180,7 @@ def _is_uuid(value: object) -> bool:
 def plan_root(plan: dict) -> str | None:
     """The root a plan belongs to, from the Team tag tfgen puts in every provider block."""
     provider = plan.get("configuration", {}).get("provider_config", {}).get("aws", {})
-    tags = _first(provider.get("expressions", {}).get("default_tags", {})).get("tags", {}).get("constant_value", {})
+    tags = first_block(provider.get("expressions", {}).get("default_tags", {})).get("tags", {}).get("constant_value", {})
     team = tags.get("Team")
     if not team:
         return None
@@ -221,7 +222,7 @@ def merge_plan(inventory: Inventory, plan_path: Path) -> str:
     inventory.resources = [r for r in inventory.resources if r.root != root] + planned
     provider = plan["configuration"]["provider_config"]["aws"]["expressions"]
     values = {key: (expr.get("constant_value") if isinstance(expr, dict) else
-                    {"tags": _first(expr).get("tags", {}).get("constant_value", {})})
+                    {"tags": first_block(expr).get("tags", {}).get("constant_value", {})})
               for key, expr in provider.items()}
     old = next((p for p in inventory.providers if p.root == root), None)
     inventory.providers = [p for p in inventory.providers if p.root != root] + [

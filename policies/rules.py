@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from generator import aws_limits
 from policies.expected import ALL, ANYWHERE, REGISTRY_ACTIONS, STAR_RESOURCE_ACTIONS, Expected, Rule, expected_rules
-from policies.inventory import Inventory, Resource
+from policies.inventory import Inventory, Resource, first_block
 
 WORLD = {ANYWHERE, "::/0"}
 RULE_TYPES = {"aws_vpc_security_group_ingress_rule": "ingress", "aws_vpc_security_group_egress_rule": "egress"}
@@ -117,7 +117,8 @@ def _blocks(value: object) -> list[dict]:
     return [v for v in value or [] if isinstance(v, dict)]
 
 
-def _describe(key: Rule) -> str:
+def describe_rule(key: Rule) -> str:
+    """A rule as people say it: `ingress tcp/443 from 10.0.0.0/16`, `egress all traffic to itself`."""
     direction, protocol, low, high, source = key
     proto = "all traffic" if protocol == ALL else f"{protocol}/{low}" + ("" if low == high else f"-{high}")
     word = "from" if direction == "ingress" else "to"
@@ -139,12 +140,12 @@ def sg_rule_sets(inv: Inventory, exp: Expected) -> Iterator[Violation]:
     for found in sg_rules(inv):
         role = _role(exp, found.group)
         if found.group is None:
-            yield at("TFG-SG-001", found.resource, f"{_describe(found.key)} is attached to no group tfgen declares")
+            yield at("TFG-SG-001", found.resource, f"{describe_rule(found.key)} is attached to no group tfgen declares")
             continue
         if role is None:
             continue  # a group with an unexpected name: TFG-NAME-001 reports it
         if found.key not in designed[role]:
-            yield at("TFG-SG-001", found.resource, f"unexpected rule on {role}: {_describe(found.key)}")
+            yield at("TFG-SG-001", found.resource, f"unexpected rule on {role}: {describe_rule(found.key)}")
         actual[role].add(found.key)
     for role, rules in designed.items():
         if role not in groups:
@@ -152,7 +153,7 @@ def sg_rule_sets(inv: Inventory, exp: Expected) -> Iterator[Violation]:
                             f"the {exp.cfg.tag_prefix}-{role} group is missing")
             continue
         for missing in sorted(rules - actual[role], key=str):
-            yield at("TFG-SG-001", groups[role], f"{role} is missing its rule: {_describe(missing)}")
+            yield at("TFG-SG-001", groups[role], f"{role} is missing its rule: {describe_rule(missing)}")
 
 
 def _covers(key: Rule, port: int) -> bool:
@@ -172,10 +173,10 @@ def port_8080(inv: Inventory, exp: Expected) -> Iterator[Violation]:
             continue  # cluster traffic within training/processing, not a port opened to anyone
         role = _role(exp, found.group)
         if role != "inference":
-            yield at("TFG-SG-002", found.resource, f"{_describe(found.key)} opens 8080 on {role or 'a group'} "
+            yield at("TFG-SG-002", found.resource, f"{describe_rule(found.key)} opens 8080 on {role or 'a group'} "
                                                    "(8080 belongs to the inference group only)")
         elif source != exp.cidr:
-            yield at("TFG-SG-002", found.resource, f"{_describe(found.key)}: 8080 must come from the VPC CIDR "
+            yield at("TFG-SG-002", found.resource, f"{describe_rule(found.key)}: 8080 must come from the VPC CIDR "
                                                    f"{exp.cidr} only")
 
 
@@ -186,9 +187,9 @@ def world(inv: Inventory, exp: Expected) -> Iterator[Violation]:
         if source not in WORLD:
             continue
         if direction == "ingress":
-            yield at("TFG-SG-003", found.resource, f"{_describe(found.key)}: no ingress from the internet")
+            yield at("TFG-SG-003", found.resource, f"{describe_rule(found.key)}: no ingress from the internet")
         elif (protocol, low, high) != ("tcp", 443, 443):
-            yield at("TFG-SG-003", found.resource, f"{_describe(found.key)}: egress to the internet is HTTPS (tcp/443) only")
+            yield at("TFG-SG-003", found.resource, f"{describe_rule(found.key)}: egress to the internet is HTTPS (tcp/443) only")
 
 
 @rule("TFG-SG-004", "Rules are aws_vpc_security_group_ingress_rule/_egress_rule resources only: "
@@ -308,18 +309,13 @@ def _repo_rule(rule_id: str, statement: str, test: Callable[[dict], bool], probl
     rule(rule_id, statement)(check)
 
 
-def _first(value: object) -> dict:
-    blocks = _blocks(value)
-    return blocks[0] if blocks else {}
-
-
 _repo_rule("TFG-ECR-002", "Repository tags are immutable.",
            lambda v: v.get("image_tag_mutability") == "IMMUTABLE", "image_tag_mutability must be IMMUTABLE")
 _repo_rule("TFG-ECR-003", "Repositories scan images on push.",
-           lambda v: _first(v.get("image_scanning_configuration")).get("scan_on_push") is True,
+           lambda v: first_block(v.get("image_scanning_configuration")).get("scan_on_push") is True,
            "image_scanning_configuration.scan_on_push must be true")
 _repo_rule("TFG-ECR-004", "Repositories are encrypted with KMS.",
-           lambda v: _first(v.get("encryption_configuration")).get("encryption_type") == "KMS",
+           lambda v: first_block(v.get("encryption_configuration")).get("encryption_type") == "KMS",
            "encryption_configuration.encryption_type must be KMS")
 _repo_rule("TFG-ECR-005", "force_delete is never true (deleting a repository must not delete its images).",
            lambda v: v.get("force_delete") in (False, None), "force_delete must not be true: it deletes every image")
@@ -403,7 +399,7 @@ def wildcard_actions(inv: Inventory, exp: Expected) -> Iterator[Violation]:
     root_principal = f"arn:aws:iam::{exp.cfg.account_id}:root"
     for resource, document, key_policy in _documents(inv):
         for statement in _statements(document):
-            if key_policy and _list(_first(statement.get("Principal")).get("AWS")) == [root_principal]:
+            if key_policy and _list(first_block(statement.get("Principal")).get("AWS")) == [root_principal]:
                 continue  # AWS's default key policy: the account administers its own key.
             for action in _list(statement.get("Action")) + _list(statement.get("NotAction")):
                 if action == "*" or str(action).endswith(":*"):
@@ -467,7 +463,7 @@ def tags(inv: Inventory, exp: Expected) -> Iterator[Violation]:
     for provider in inv.providers:
         want = {"Company": exp.cfg.company, "Environment": exp.env, "Team": roots.get(provider.root, "?"),
                 "ManagedBy": "tfgen"}
-        have = _first(provider.values.get("default_tags")).get("tags") or {}
+        have = first_block(provider.values.get("default_tags")).get("tags") or {}
         wrong = {k: have.get(k) for k, v in want.items() if have.get(k) != v}
         if wrong:
             yield Violation("TFG-PROV-002", f"{provider.root}:provider.aws", provider.file, provider.line,
