@@ -166,6 +166,12 @@ class PlatformDesign:
     event_rules: tuple[EventRule, ...]
     imports: tuple[tuple[str, str], ...] = ()  # (address, import id) of resources to adopt
 
+    @property
+    def stateful(self) -> tuple[str, ...]:
+        """Addresses whose destruction loses data: shared images, job logs."""
+        return (*(f"aws_ecr_repository.{r.id}" for r in self.shared_repositories),
+                *(f"aws_cloudwatch_log_group.{gid}" for gid, _, _ in self.log_groups))
+
 
 @dataclass(frozen=True)
 class Design:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,8 +103,7 @@ def render_loaded(loaded: LoadedEnvironment) -> Rendered:
     if platform.imports:
         emit(PLATFORM_ROOT, "common/imports.tf.j2", imports=platform.imports)
 
-    stateful = {PLATFORM_ROOT: sorted([f"aws_ecr_repository.{r.id}" for r in platform.shared_repositories]
-                                      + [f"aws_cloudwatch_log_group.{gid}" for gid, _, _ in platform.log_groups])}
+    stateful = {PLATFORM_ROOT: sorted(platform.stateful)}
     retained: dict[str, list[str]] = {}
     for team in the_design.teams:
         root = f"teams/{team.name}"
@@ -173,7 +171,7 @@ def differences(rendered: Rendered, out_env: Path) -> list[tuple[str, str]]:
             found.append((path, "missing"))
         elif target.read_bytes() != content.encode():
             found.append((path, "differs"))
-    previous = read_manifest(out_env)["files"] if (out_env / MANIFEST).is_file() else {}
+    previous = read_manifest(out_env)["files"]
     for path in sorted(set(previous) - set(rendered.files)):
         if (out_env / path).is_file():
             found.append((path, "no longer generated"))
@@ -263,16 +261,7 @@ def _write_all(files: dict[Path, bytes]) -> None:
 
 def atomic_write(target: Path, data: bytes) -> None:
     """One file: written beside its target, then renamed over it."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _write_all({target: data})
 
 
 def _remove_empty_parents(folder: Path, stop: Path) -> None:
