@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator.render import MANIFEST, Rendered, write
+from generator.render import Rendered, write
 
 NOUNS = {
     "aws_ecr_repository": ("repository", "repositories"),
@@ -54,7 +54,7 @@ def diff(rendered: Rendered, out_env: Path) -> Diff:
         write(rendered, fresh)
         new = from_hcl(fresh)
         old = from_hcl(out_env) if out_env.is_dir() and any(out_env.rglob("*.tf")) else Inventory()
-        result.files, result.terraform = _file_diff(rendered, out_env, fresh)
+        result.files, result.terraform = _file_diff(out_env, fresh)
 
     def index(inventory):
         return {(r.root, r.type, r.name): r for r in inventory.resources}
@@ -136,13 +136,12 @@ def _endpoint_of(resource) -> str | None:
     return None
 
 
-def _file_diff(rendered: Rendered, out_env: Path, fresh: Path) -> tuple[list[str], str]:
-    paths = sorted({str(p.relative_to(fresh)) for p in fresh.rglob("*.tf")}
-                   | {str(p.relative_to(out_env)) for p in out_env.rglob("*.tf") if ".terraform" not in p.parts
-                      and p.name != MANIFEST} if out_env.is_dir() else
-                   {str(p.relative_to(fresh)) for p in fresh.rglob("*.tf")})
+def _file_diff(out_env: Path, fresh: Path) -> tuple[list[str], str]:
+    paths = {str(p.relative_to(fresh)) for p in fresh.rglob("*.tf")}
+    if out_env.is_dir():
+        paths |= {str(p.relative_to(out_env)) for p in out_env.rglob("*.tf") if ".terraform" not in p.parts}
     changed, chunks = [], []
-    for path in paths:
+    for path in sorted(paths):
         old_file, new_file = out_env / path, fresh / path
         old_text = old_file.read_text().splitlines(keepends=True) if old_file.is_file() else []
         new_text = new_file.read_text().splitlines(keepends=True) if new_file.is_file() else []

@@ -18,7 +18,7 @@ from pathlib import Path
 import jinja2
 
 from generator.config.loader import LoadedEnvironment, load_environment
-from generator.design import Design, TeamDesign, design, tf_id
+from generator.design import TeamDesign, design, tf_id
 from generator.errors import TfgenError
 from generator.hcl_layout import align_attributes
 
