@@ -106,7 +106,7 @@ def list_command(ctx: click.Context) -> None:
             click.echo(f"  teams/{team.name}:" + ("" if team.projects or team.retired else " no projects, not rendered"))
             for project in team.projects:
                 alarms = sum(len(e.alarms) for e in project.endpoints)
-                role = "1 execution role" if project.create_role else f"a policy on role {project.role_name}"
+                role = "1 execution role (created)" if project.create_role else f"a policy on role {project.role_name}"
                 click.echo(f"    {project.name}: {_count(len(project.repositories), 'repository', 'repositories')}, "
                            f"1 model package group, {role}, {_count(len(project.endpoints), 'endpoint')}, "
                            f"{_count(alarms, 'alarm')}")
@@ -165,6 +165,35 @@ def verify_command(ctx: click.Context, env: str) -> None:
     findings = verify.verify(design(load_environment(ctx.obj["config_dir"], env)))
     click.echo(verify.table(findings), nl=False)
     if any(f.status != verify.OK for f in findings):
+        ctx.exit(1)
+
+
+@cli.command("preflight")
+@click.argument("env")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_context
+def preflight_command(ctx: click.Context, env: str, output_format: str) -> None:
+    """Check the live account before the first apply: the plan's "before" checklist.
+
+    Read-only (Describe/Get/List with boto3; AWS_ENDPOINT_URL for the emulator). Checks the
+    VPC (CIDR, DNS support and hostnames), the private subnets (in the VPC, two or more
+    zones) and their route tables, the execution roles (exist, trust SageMaker), and finds
+    what exists already and would make apply fail: security groups, VPC endpoints,
+    repositories, model package groups, log groups. One line per check, PASS / WARN / FAIL,
+    with the fix: the YAML switch that adopts it, or what to change in AWS. Exit 1 on any FAIL.
+    """
+    from generator import preflight
+    from generator.design import design
+
+    checks = preflight.preflight(design(load_environment(ctx.obj["config_dir"], env)))
+    if output_format == "json":
+        click.echo(preflight.as_json(checks), nl=False)
+    else:
+        colours = {preflight.PASS: "green", preflight.WARN: "yellow", preflight.FAIL: "red"}
+        for line in preflight.table(checks).splitlines():
+            status = line[:4]
+            click.echo(click.style(status, fg=colours[status]) + line[4:] if status in colours else line)
+    if any(c.status == preflight.FAIL for c in checks):
         ctx.exit(1)
 
 

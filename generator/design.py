@@ -6,7 +6,7 @@ thresholds, sorting) are made here, in Python, where they can be read and tested
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from generator import aws_limits
 from generator.config.loader import LoadedEnvironment
@@ -17,17 +17,19 @@ HTTPS, NFS, INFERENCE_CONTAINER = 443, 2049, 8080
 STUDIO_APPS = (8192, 65535)
 ANYWHERE = "0.0.0.0/0"
 
-# The plan's AllowModelRegistry statement, action for action (seed plan, section 4).
+# The plan's AllowModelRegistry statement (seed plan, section 4), but for one action:
+# sagemaker:ListModelPackageGroups has no resource type in AWS's catalogue, so granted on
+# the group's ARN it never matches. It gets its own statement on "*" (docs/policies.md).
 MODEL_REGISTRY_ACTIONS = (
     "sagemaker:CreateModelPackage",
     "sagemaker:CreateModelPackageGroup",
     "sagemaker:DescribeModelPackage",
     "sagemaker:DescribeModelPackageGroup",
     "sagemaker:ListModelPackages",
-    "sagemaker:ListModelPackageGroups",
     "sagemaker:UpdateModelPackage",
     "sagemaker:DeleteModelPackage",
 )
+MODEL_REGISTRY_LIST_ACTIONS = ("sagemaker:ListModelPackageGroups",)
 ECR_PULL_ACTIONS = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
 # The one ECR action AWS only grants on "*": it is account-wide, not per repository.
 ECR_AUTH_ACTIONS = ("ecr:GetAuthorizationToken",)
@@ -57,6 +59,11 @@ class SgRule:
     cidr: str | None = None
     to_self: bool = False
 
+    @property
+    def key(self) -> str:
+        """What the rule means within its group (https_from_vpc): the YAML names adopted rules by it."""
+        return self.id.removeprefix(f"{self.group}_")
+
 
 @dataclass(frozen=True)
 class SecurityGroup:
@@ -79,6 +86,7 @@ class Repository:
 class InterfaceEndpoint:
     id: str
     service_name: str
+    name: str  # as the YAML and AWS's docs say it: "sagemaker.api", "sts", "studio"
 
 
 @dataclass(frozen=True)
@@ -112,10 +120,51 @@ class EndpointMonitoring:
 
 
 @dataclass(frozen=True)
+class Condition:
+    operator: str  # e.g. "ArnEquals"
+    key: str  # e.g. "ec2:Vpc"
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Statement:
     sid: str
     actions: tuple[str, ...]
     resources: tuple[str, ...]
+    why: str = ""  # rendered as a comment above the statement
+    conditions: tuple[Condition, ...] = ()
+
+    def __post_init__(self) -> None:
+        operators = [c.operator for c in self.conditions]
+        assert len(set(operators)) == len(operators), f"{self.sid}: one condition per operator"
+
+    def document(self) -> dict:
+        """The statement as IAM reads it (what verify compares with the live policy)."""
+        out: dict = {"Sid": self.sid, "Effect": "Allow", "Action": list(self.actions), "Resource": list(self.resources)}
+        if self.conditions:
+            grouped: dict[str, dict[str, list[str]]] = {}
+            for c in self.conditions:
+                grouped.setdefault(c.operator, {})[c.key] = list(c.values)
+            out["Condition"] = grouped
+        return out
+
+
+@dataclass(frozen=True)
+class RolePolicy:
+    id: str  # the block label
+    name: str
+    description: str  # a comment above the resource
+    statements: tuple[Statement, ...]
+
+
+@dataclass(frozen=True)
+class ExecutionRole:
+    """The role a project's SageMaker jobs run as: one that exists (the plan's premise), or one tfgen creates."""
+
+    name: str
+    arn: str
+    create: bool
+    yaml_path: tuple[str, ...]  # where the YAML chose it, for messages
 
 
 @dataclass(frozen=True)
@@ -126,12 +175,22 @@ class ProjectDesign:
     description: str
     repositories: tuple[Repository, ...]
     model_package_group: str
-    role_name: str
-    create_role: bool
-    policy_name: str
-    statements: tuple[Statement, ...]
+    role: ExecutionRole
+    policies: tuple[RolePolicy, ...]  # the workload policy; with a created role, also its runtime policy
     endpoints: tuple[EndpointMonitoring, ...]
     imports: tuple[tuple[str, str], ...] = ()  # (address, import id) of resources to adopt
+
+    @property
+    def role_name(self) -> str:
+        return self.role.name
+
+    @property
+    def create_role(self) -> bool:
+        return self.role.create
+
+    @property
+    def workload_policy(self) -> RolePolicy:
+        return self.policies[0]
 
     @property
     def stateful(self) -> tuple[str, ...]:
@@ -165,6 +224,7 @@ class PlatformDesign:
     alarm_emails: tuple[str, ...]
     event_rules: tuple[EventRule, ...]
     imports: tuple[tuple[str, str], ...] = ()  # (address, import id) of resources to adopt
+    s3_gateway_service: str = ""
 
     @property
     def stateful(self) -> tuple[str, ...]:
@@ -182,6 +242,14 @@ class Design:
     topic_arn: str | None = None
     kms_alias: str | None = None
 
+    @property
+    def terraform_version(self) -> str:
+        """The oldest Terraform the roots run on: use_lockfile is GA in 1.11 (experimental in 1.10);
+        removed blocks need 1.7."""
+        if self.config.backend.bucket:
+            return ">= 1.11.0, < 2.0.0"
+        return ">= 1.7.0, < 2.0.0"
+
 
 def design(loaded: LoadedEnvironment) -> Design:
     cfg = loaded.config
@@ -191,7 +259,7 @@ def design(loaded: LoadedEnvironment) -> Design:
         security_groups=security_groups(cfg),
         gateway_route_tables=tuple(cfg.network.route_table_ids),
         interface_endpoints=tuple(
-            InterfaceEndpoint(tf_id(name), aws_limits.interface_service_name(cfg.region, name))
+            InterfaceEndpoint(tf_id(name), aws_limits.interface_service_name(cfg.region, name), name)
             for name in (*aws_limits.REQUIRED_INTERFACE_ENDPOINTS, *cfg.vpc_endpoints.extra)
         ),
         shared_repositories=tuple(
@@ -208,10 +276,10 @@ def design(loaded: LoadedEnvironment) -> Design:
             EventRule(rule_id, f"{cfg.tag_prefix}-{kind}-job-failed", f"SageMaker {kind} jobs that failed", detail, status)
             for rule_id, detail, status, kind in (TRAINING_FAILED, PROCESSING_FAILED)
         ) if topic else (),
-        imports=tuple((f"aws_cloudwatch_log_group.{gid}", name) for gid, name in
-                      (("processing_jobs", "/aws/sagemaker/ProcessingJobs"), ("training_jobs", "/aws/sagemaker/TrainingJobs"))
-                      ) if cfg.logs.adopt_existing_job_log_groups else (),
+        imports=(),
+        s3_gateway_service=f"com.amazonaws.{cfg.region}.s3",
     )
+    platform = replace(platform, imports=_platform_imports(loaded, platform))
     teams = tuple(
         TeamDesign(
             name, team.description,
@@ -291,6 +359,7 @@ def model_package_group_name(team: str, project: str) -> str:
 def _project(loaded: LoadedEnvironment, team: str, name: str, topic_arn: str | None) -> ProjectDesign:
     cfg = loaded.config
     project = cfg.teams[team].projects[name]
+    path = ("teams", team, "projects", name)
     pid = tf_id(name)
     retention = project.image_retention or cfg.ecr.image_retention
     stages = project.repos if project.repos is not None else cfg.ecr.project_repos
@@ -299,35 +368,199 @@ def _project(loaded: LoadedEnvironment, team: str, name: str, topic_arn: str | N
         for stage in stages
     ) if cfg.ecr.enabled else ()
     group = model_package_group_name(team, name)
-    arn = f"arn:aws:sagemaker:{cfg.region}:{cfg.account_id}"
-    statements = [Statement("AllowModelRegistry", MODEL_REGISTRY_ACTIONS,
-                            (f"{arn}:model-package-group/{group}", f"{arn}:model-package/{group}/*"))]
-    if cfg.ecr.enabled:
-        ecr = f"arn:aws:ecr:{cfg.region}:{cfg.account_id}:repository"
-        pulls = tuple(f"{ecr}/{r.name}" for r in repositories)
-        if cfg.ecr.shared_repos:
-            pulls += (f"{ecr}/{cfg.company}-sagemaker-shared/*",)
-        if pulls:
-            statements.append(Statement("AllowEcrPull", ECR_PULL_ACTIONS, pulls))
-        statements.append(Statement("AllowEcrAuthorization", ECR_AUTH_ACTIONS, ("*",)))
+    role = _execution_role(loaded, team, name)
+    policies = [RolePolicy(pid, f"{group}-workload",
+                           f"What {team}/{name}'s jobs need of the platform: its model package group and its images.",
+                           _workload_statements(cfg, group, repositories))]
+    if role.create:
+        policies.append(RolePolicy(f"{pid}_runtime", f"{group}-runtime",
+                                   "What SageMaker needs to run this role's jobs (VPC mode) and endpoints: AWS's "
+                                   "list for execution roles.",
+                                   _runtime_statements(loaded, team, name)))
     endpoints = tuple(
         _endpoint(cfg, endpoint_name, endpoint, topic_arn)
         for endpoint_name, endpoint in sorted(project.endpoints.items())
     )
-    imports: tuple[tuple[str, str], ...] = ()
+    imports: list[tuple[str, str]] = []
     if project.adopt_existing:
         # Lifecycle policies are not imported: creating one replaces what a repository has.
-        imports = (*((f"aws_ecr_repository.{r.id}", r.name) for r in repositories),
-                   (f"aws_sagemaker_model_package_group.{pid}", group))
-    imports += tuple((f"aws_cloudwatch_log_group.{e.id}", e.log_group) for e in endpoints
-                     if project.endpoints[e.name].adopt_existing_log_group)
+        parts = set(project.adopt_existing) if isinstance(project.adopt_existing, list) else None
+        known = {"model_package_group", *(stages if cfg.ecr.enabled else ())}
+        for unknown in sorted((parts or set()) - known):
+            file, line = loaded.where((*path, "adopt_existing"))
+            raise ConfigError(file, line, ".".join((*path, "adopt_existing")),
+                              f"{unknown!r} is neither model_package_group nor one of this project's repository "
+                              f"stages ({', '.join(stages) if cfg.ecr.enabled else 'ECR is off'})")
+        imports += [(f"aws_ecr_repository.{r.id}", r.name) for r, stage in zip(repositories, stages)
+                    if parts is None or stage in parts]
+        if parts is None or "model_package_group" in parts:
+            imports.append((f"aws_sagemaker_model_package_group.{pid}", group))
+    imports += [(f"aws_cloudwatch_log_group.{e.id}", e.log_group) for e in endpoints
+                if project.endpoints[e.name].adopt_existing_log_group]
     return ProjectDesign(
-        team=team, name=name, id=pid, description=project.description or f"{team}/{name}", imports=imports,
-        repositories=repositories, model_package_group=group,
-        role_name=project.execution_role or f"{cfg.tag_prefix}-{team}-{name}-execution",
-        create_role=project.execution_role is None, policy_name=f"{group}-workload",
-        statements=tuple(statements), endpoints=endpoints,
+        team=team, name=name, id=pid, description=project.description or f"{team}/{name}", imports=tuple(imports),
+        repositories=repositories, model_package_group=group, role=role, policies=tuple(policies),
+        endpoints=endpoints,
     )
+
+
+def _workload_statements(cfg: Environment, group: str, repositories: tuple[Repository, ...]) -> tuple[Statement, ...]:
+    arn = f"arn:aws:sagemaker:{cfg.region}:{cfg.account_id}"
+    statements = [
+        Statement("AllowModelRegistry", MODEL_REGISTRY_ACTIONS,
+                  (f"{arn}:model-package-group/{group}", f"{arn}:model-package/{group}/*"),
+                  "The plan's registry statement: this project's group and its model versions only."),
+        Statement("AllowListModelPackageGroups", MODEL_REGISTRY_LIST_ACTIONS, ("*",),
+                  "AWS offers no resource type for ListModelPackageGroups: it is granted on * or not at all."),
+    ]
+    if cfg.ecr.enabled:
+        ecr = f"arn:aws:ecr:{cfg.region}:{cfg.account_id}:repository"
+        pulls = tuple(f"{ecr}/{r.name}" for r in repositories)
+        if cfg.ecr.shared_repos:
+            pulls += (f"{ecr}/{shared_repository_name(cfg.company, '*')}",)
+        if pulls:
+            statements.append(Statement("AllowEcrPull", ECR_PULL_ACTIONS, pulls,
+                                        "Pull this project's images and the shared base images."))
+        statements.append(Statement("AllowEcrAuthorization", ECR_AUTH_ACTIONS, ("*",),
+                                    "The registry login token is account-wide: AWS grants it on * only."))
+    return tuple(statements)
+
+
+# What a SageMaker execution role needs to run training and processing jobs (in VPC mode)
+# and inference endpoints: AWS's "How to use SageMaker AI execution roles", the
+# CreateTrainingJob, CreateProcessingJob and CreateModel sections.
+JOB_LOG_ACTIONS = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents")
+METRIC_ACTIONS = ("cloudwatch:PutMetricData",)
+ENI_CREATE_ACTIONS = ("ec2:CreateNetworkInterface",)
+ENI_MANAGE_ACTIONS = ("ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface",
+                      "ec2:DeleteNetworkInterfacePermission")
+NETWORK_DESCRIBE_ACTIONS = ("ec2:DescribeDhcpOptions", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups",
+                            "ec2:DescribeSubnets", "ec2:DescribeVpcs")
+S3_BUCKET_ACTIONS = ("s3:ListBucket",)
+S3_OBJECT_ACTIONS = ("s3:GetObject", "s3:PutObject")
+KMS_DATA_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
+KMS_GRANT_ACTIONS = ("kms:CreateGrant",)
+
+
+def _runtime_statements(loaded: LoadedEnvironment, team: str, name: str) -> tuple[Statement, ...]:
+    cfg = loaded.config
+    project, team_cfg = cfg.teams[team].projects[name], cfg.teams[team]
+    buckets = project.data_buckets if project.data_buckets is not None else team_cfg.data_buckets or []
+    keys = project.kms_key_arns if project.kms_key_arns is not None else team_cfg.kms_key_arns or []
+    if not buckets:
+        path = ("teams", team, "projects", name)
+        file, line = loaded.where(path)
+        raise ConfigError(file, line, ".".join(path),
+                          "tfgen creates this project's execution role (create_execution_role), but no S3 bucket is "
+                          "named for its jobs' data: list them in data_buckets (here or at the team)")
+    account, region = cfg.account_id, cfg.region
+    ec2 = f"arn:aws:ec2:{region}:{account}"
+    in_vpc = (Condition("ArnEquals", "ec2:Vpc", (f"{ec2}:vpc/{cfg.network.vpc_id}",)),)
+    statements = [
+        Statement("WriteSageMakerLogs", JOB_LOG_ACTIONS,
+                  (f"arn:aws:logs:{region}:{account}:log-group:/aws/sagemaker/*",
+                   f"arn:aws:logs:{region}:{account}:log-group:/aws/sagemaker/*:log-stream:*"),
+                  "Job and endpoint logs, in SageMaker's own log groups only."),
+        Statement("PutSageMakerMetrics", METRIC_ACTIONS, ("*",),
+                  "PutMetricData has no resource type; the namespace condition keeps it to SageMaker's.",
+                  (Condition("StringLike", "cloudwatch:namespace", ("/aws/sagemaker/*",)),)),
+        Statement("CreateJobNetworkInterfaces", ENI_CREATE_ACTIONS,
+                  (f"{ec2}:network-interface/*", *(f"{ec2}:subnet/{s}" for s in cfg.network.private_subnet_ids),
+                   f"{ec2}:security-group/*"),
+                  "Jobs in VPC mode: network interfaces in the private subnets, with groups of this VPC only.",
+                  in_vpc),
+        Statement("ManageJobNetworkInterfaces", ENI_MANAGE_ACTIONS, (f"{ec2}:network-interface/*",),
+                  "Hand the job's interfaces to SageMaker and delete them afterwards, in this VPC only.", in_vpc),
+        Statement("DescribeJobNetwork", NETWORK_DESCRIBE_ACTIONS, ("*",),
+                  "Describe calls have no resource type: AWS grants them on * only."),
+        Statement("ListDataBuckets", S3_BUCKET_ACTIONS, tuple(f"arn:aws:s3:::{b}" for b in buckets),
+                  "The data buckets named in the YAML (data_buckets)."),
+        Statement("ReadWriteData", S3_OBJECT_ACTIONS, tuple(f"arn:aws:s3:::{b}/*" for b in buckets),
+                  "Read training data and model artefacts, write job outputs, in those buckets only."),
+    ]
+    if keys:
+        statements += [
+            Statement("UseDataKeys", KMS_DATA_ACTIONS, tuple(keys),
+                      "The KMS keys that encrypt the data and outputs (kms_key_arns)."),
+            Statement("GrantDataKeysToVolumes", KMS_GRANT_ACTIONS, tuple(keys),
+                      "Encrypted job volumes: grants for AWS resources only.",
+                      (Condition("Bool", "kms:GrantIsForAWSResource", ("true",)),)),
+        ]
+    return tuple(statements)
+
+
+def _execution_role(loaded: LoadedEnvironment, team: str, name: str) -> ExecutionRole:
+    """The project's choice wins over the team's; with neither, the YAML is incomplete."""
+    cfg = loaded.config
+    team_cfg, project = cfg.teams[team], cfg.teams[team].projects[name]
+    team_path, project_path = ("teams", team), ("teams", team, "projects", name)
+    if project.execution_role:
+        ref, path = project.execution_role, (*project_path, "execution_role")
+    elif project.create_execution_role:
+        ref, path = None, (*project_path, "create_execution_role")
+    elif team_cfg.execution_role:
+        ref, path = team_cfg.execution_role, (*team_path, "execution_role")
+    elif team_cfg.create_execution_role:
+        ref, path = None, (*team_path, "create_execution_role")
+    else:
+        file, line = loaded.where(project_path)
+        raise ConfigError(file, line, ".".join(project_path),
+                          "no SageMaker execution role: name the existing role its jobs run as in "
+                          f"teams.{team}.execution_role (or in this project's execution_role), or set "
+                          "create_execution_role: true to have tfgen create one")
+    if ref is None:
+        role_name = f"{cfg.tag_prefix}-{team}-{name}-execution"
+        return ExecutionRole(role_name, f"arn:aws:iam::{cfg.account_id}:role/{role_name}", True, path)
+    if ref.startswith("arn:"):
+        account = ref.split(":")[4]
+        if account != cfg.account_id:
+            file, line = loaded.where(path)
+            raise ConfigError(file, line, ".".join(path),
+                              f"the role {ref} is in account {account}, not this environment's {cfg.account_id}: "
+                              "a policy can only be attached to a role of the same account")
+        return ExecutionRole(ref.rsplit("/", 1)[1], ref, False, path)
+    return ExecutionRole(ref, f"arn:aws:iam::{cfg.account_id}:role/{ref}", False, path)
+
+
+def _platform_imports(loaded: LoadedEnvironment, platform: PlatformDesign) -> tuple[tuple[str, str], ...]:
+    """Import blocks for what exists already, from the YAML's adopt switches."""
+    cfg = loaded.config
+    imports: list[tuple[str, str]] = []
+    adopt = cfg.network.adopt_existing
+    groups = {g.role: g for g in platform.security_groups}
+    for role, adopted in sorted(adopt.security_groups.items()):
+        group = groups[role]
+        imports.append((f"aws_security_group.{group.id}", adopted.id))
+        rules = {r.key: r for r in group.rules}
+        for key, rule_id in sorted(adopted.rules.items()):
+            if key not in rules:
+                path = ("network", "adopt_existing", "security_groups", role, "rules", key)
+                file, line = loaded.where(path)
+                raise ConfigError(file, line, ".".join(path),
+                                  f"the {role} group has no designed rule {key!r} (its rules: {', '.join(rules)})")
+            imports.append((f"aws_vpc_security_group_{rules[key].direction}_rule.{rules[key].id}", rule_id))
+    endpoints = {"s3": "s3", **{e.name: e.id for e in platform.interface_endpoints}}
+    for name, endpoint_id in sorted(adopt.vpc_endpoints.items()):
+        if name not in endpoints:
+            path = ("network", "adopt_existing", "vpc_endpoints", name)
+            file, line = loaded.where(path)
+            raise ConfigError(file, line, ".".join(path),
+                              f"{name!r} is not an endpoint this environment renders ({', '.join(endpoints)})")
+        imports.append((f"aws_vpc_endpoint.{endpoints[name]}", endpoint_id))
+    shared = cfg.ecr.adopt_existing_shared_repos
+    if shared:
+        wanted = set(shared) if isinstance(shared, list) else set(cfg.ecr.shared_repos)
+        for unknown in sorted(wanted - set(cfg.ecr.shared_repos)):
+            file, line = loaded.where(("ecr", "adopt_existing_shared_repos"))
+            raise ConfigError(file, line, "ecr.adopt_existing_shared_repos",
+                              f"{unknown!r} is not one of ecr.shared_repos")
+        imports += [(f"aws_ecr_repository.{r.id}", r.name) for r, short in
+                    zip(platform.shared_repositories, cfg.ecr.shared_repos) if short in wanted]
+    jobs = cfg.logs.adopt_existing_job_log_groups
+    if jobs:
+        wanted = set(jobs) if isinstance(jobs, list) else {gid for gid, _, _ in platform.log_groups}
+        imports += [(f"aws_cloudwatch_log_group.{gid}", name) for gid, name, _ in platform.log_groups if gid in wanted]
+    return tuple(imports)
 
 
 def _endpoint(cfg: Environment, name: str, endpoint, topic_arn: str | None) -> EndpointMonitoring:

@@ -11,8 +11,10 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from generator.design import Design, SecurityGroup
+from generator.design import Design
 from generator.errors import TfgenError
+from generator.rule_key import describe as describe_rule
+from generator.rule_key import designed_rule_key, live_rule_key
 
 OK, MISSING, DIFFERENT = "OK", "MISSING", "DIFFERENT"
 
@@ -54,21 +56,7 @@ def _diff(name: str, want: object, have: object) -> Finding:
 # --- network -----------------------------------------------------------------------------
 
 
-def _rule_key(rule: dict, group_id: str) -> tuple:
-    ref = (rule.get("ReferencedGroupInfo") or {}).get("GroupId")
-    source = "self" if ref == group_id else (f"sg:{ref}" if ref else rule.get("CidrIpv4") or rule.get("CidrIpv6"))
-    protocol = rule["IpProtocol"]
-    ports = (None, None) if protocol == "-1" else (rule.get("FromPort"), rule.get("ToPort"))
-    return ("egress" if rule["IsEgress"] else "ingress", protocol, *ports, source)
-
-
-def _designed_key(group: SecurityGroup, rule) -> tuple:
-    return (rule.direction, rule.protocol, rule.from_port, rule.to_port, "self" if rule.to_self else rule.cidr)
-
-
 def _security_groups(d: Design, ec2) -> Iterator[Finding]:
-    from policies.rules import describe_rule  # one wording of a rule for check, diff and verify
-
     names = [g.name for g in d.platform.security_groups]
     found = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [d.config.network.vpc_id]},
                                                   {"Name": "group-name", "Values": names}])["SecurityGroups"]
@@ -80,8 +68,8 @@ def _security_groups(d: Design, ec2) -> Iterator[Finding]:
             yield Finding(label, MISSING)
             continue
         rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [live["GroupId"]]}])
-        have = {_rule_key(r, live["GroupId"]) for r in rules["SecurityGroupRules"]}
-        want = {_designed_key(group, r) for r in group.rules}
+        have = {live_rule_key(r, live["GroupId"]) for r in rules["SecurityGroupRules"]}
+        want = {designed_rule_key(r) for r in group.rules}
         problems = [f"missing {describe_rule(k)}" for k in sorted(want - have, key=str)]
         problems += [f"extra {describe_rule(k)}" for k in sorted(have - want, key=str)]
         yield Finding(label, DIFFERENT, "; ".join(problems)) if problems else Finding(label, OK, live["GroupId"])
@@ -92,7 +80,7 @@ def _endpoints(d: Design, ec2, groups: list[Finding]) -> Iterator[Finding]:
     live = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [cfg.network.vpc_id]}])["VpcEndpoints"]
     by_service = {e["ServiceName"]: e for e in live if e.get("State", "available").lower() not in ("deleted",)}
     endpoint_group = next((f.detail for f in groups if f.resource.endswith("-vpc-endpoints") and f.status == OK), None)
-    s3 = f"com.amazonaws.{cfg.region}.s3"
+    s3 = d.platform.s3_gateway_service
     gateway = by_service.get(s3)
     if gateway is None:
         yield Finding(f"endpoint {s3}", MISSING)
@@ -150,18 +138,29 @@ def _model_registry(d: Design, sagemaker, iam) -> Iterator[Finding]:
                 yield Finding(label, OK)
             except sagemaker.exceptions.ClientError as exc:
                 yield Finding(label, MISSING, exc.response["Error"].get("Message", ""))
-            label = f"role policy {project.role_name}/{project.policy_name}"
-            try:
-                document = iam.get_role_policy(RoleName=project.role_name, PolicyName=project.policy_name)
-            except iam.exceptions.NoSuchEntityException:
-                yield Finding(label, MISSING)
-                continue
-            raw = document["PolicyDocument"]
-            live = json.loads(raw) if isinstance(raw, str) else raw
-            have = {s.get("Sid"): (sorted(_as_list(s.get("Action"))), sorted(_as_list(s.get("Resource"))))
-                    for s in live.get("Statement", [])}
-            want = {s.sid: (sorted(s.actions), sorted(s.resources)) for s in project.statements}
-            yield _diff(label, want, have)
+            for policy in project.policies:
+                yield _role_policy(iam, project.role_name, policy)
+
+
+def _role_policy(iam, role_name: str, policy) -> Finding:
+    label = f"role policy {role_name}/{policy.name}"
+    try:
+        document = iam.get_role_policy(RoleName=role_name, PolicyName=policy.name)
+    except iam.exceptions.NoSuchEntityException:
+        return Finding(label, MISSING)
+    raw = document["PolicyDocument"]
+    live = json.loads(raw) if isinstance(raw, str) else raw
+    have = {s.get("Sid"): _normalised(s) for s in _as_list(live.get("Statement"))}
+    want = {s.sid: _normalised(s.document()) for s in policy.statements}
+    return _diff(label, want, have)
+
+
+def _normalised(statement: dict) -> tuple:
+    """A statement compared as IAM means it: order of actions, resources and values does not matter."""
+    condition = {op: {k: sorted(_as_list(v)) for k, v in keys.items()}
+                 for op, keys in (statement.get("Condition") or {}).items()}
+    return (statement.get("Effect"), sorted(_as_list(statement.get("Action"))),
+            sorted(_as_list(statement.get("Resource"))), condition)
 
 
 def _as_list(value: object) -> list:

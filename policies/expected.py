@@ -17,13 +17,30 @@ ALL = "-1"
 # (direction, protocol, from_port, to_port, source) with source "self" or a CIDR.
 Rule = tuple[str, str, int | None, int | None, str]
 
-REGISTRY_ACTIONS = frozenset({
+# The plan's AllowModelRegistry actions (seed plan, section 4), less the one AWS only
+# grants on "*" (ListModelPackageGroups has no resource type in AWS's catalogue), which
+# must be granted in a statement of its own.
+PLAN_REGISTRY_ACTIONS = frozenset({
     "sagemaker:CreateModelPackage", "sagemaker:CreateModelPackageGroup", "sagemaker:DescribeModelPackage",
     "sagemaker:DescribeModelPackageGroup", "sagemaker:ListModelPackages", "sagemaker:ListModelPackageGroups",
     "sagemaker:UpdateModelPackage", "sagemaker:DeleteModelPackage",
 })
-# Actions AWS only grants on "*": the documented exceptions to "no Resource = *".
-STAR_RESOURCE_ACTIONS = frozenset({"ecr:GetAuthorizationToken"})
+REGISTRY_LIST_ACTION = "sagemaker:ListModelPackageGroups"
+REGISTRY_ACTIONS = PLAN_REGISTRY_ACTIONS - {REGISTRY_LIST_ACTION}
+# Actions AWS's Service Authorization Reference lists with no resource type: the only ones
+# that may be granted on Resource = "*" (tests/policies prove each against parliament's copy
+# of the catalogue).
+STAR_RESOURCE_ACTIONS = frozenset({
+    "ecr:GetAuthorizationToken", "sagemaker:ListModelPackageGroups", "cloudwatch:PutMetricData",
+    "ec2:DescribeDhcpOptions", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets",
+    "ec2:DescribeVpcs",
+})
+# The network-interface actions a SageMaker execution role needs for jobs in VPC mode
+# (AWS's list for execution roles): each must be held to the environment's VPC.
+ENI_ACTIONS = frozenset({
+    "ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface",
+    "ec2:DeleteNetworkInterfacePermission",
+})
 
 
 def expected_rules(cidr: str) -> dict[str, set[Rule]]:
@@ -102,6 +119,9 @@ class Expected:
         if name.startswith("/aws/sagemaker/Endpoints/"):
             return days.endpoints
         return None
+
+    def vpc_arn(self) -> str:
+        return f"arn:aws:ec2:{self.cfg.region}:{self.cfg.account_id}:vpc/{self.cfg.network.vpc_id}"
 
     def registry_arns(self, project: Project) -> set[str]:
         arn = f"arn:aws:sagemaker:{self.cfg.region}:{self.cfg.account_id}"

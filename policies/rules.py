@@ -11,7 +11,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from generator import aws_limits
-from policies.expected import ALL, ANYWHERE, REGISTRY_ACTIONS, STAR_RESOURCE_ACTIONS, Expected, Rule, expected_rules
+from generator.rule_key import describe as describe_rule
+from policies import iam_catalogue
+from policies.expected import (ALL, ANYWHERE, ENI_ACTIONS, REGISTRY_ACTIONS, REGISTRY_LIST_ACTION,
+                               STAR_RESOURCE_ACTIONS, Expected, Rule, expected_rules)
 from policies.inventory import Inventory, Resource, first_block
 
 WORLD = {ANYWHERE, "::/0"}
@@ -115,15 +118,6 @@ def _blocks(value: object) -> list[dict]:
     if isinstance(value, dict):
         return [value]
     return [v for v in value or [] if isinstance(v, dict)]
-
-
-def describe_rule(key: Rule) -> str:
-    """A rule as people say it: `ingress tcp/443 from 10.0.0.0/16`, `egress all traffic to itself`."""
-    direction, protocol, low, high, source = key
-    proto = "all traffic" if protocol == ALL else f"{protocol}/{low}" + ("" if low == high else f"-{high}")
-    word = "from" if direction == "ingress" else "to"
-    where = "itself" if source == "self" else source
-    return f"{direction} {proto} {word} {where}"
 
 
 def _role(exp: Expected, group: Resource | None) -> str | None:
@@ -361,8 +355,9 @@ def _statements(document: dict) -> list[dict]:
     return [s for s in _list(document.get("Statement")) if isinstance(s, dict)]
 
 
-@rule("TFG-IAM-001", "Each project's AllowModelRegistry statement has exactly the plan's 8 actions and only its own "
-                     "group's two ARNs.")
+@rule("TFG-IAM-001", "Each project's AllowModelRegistry statement has the plan's actions that take a resource, on "
+                     "only its own group's two ARNs; ListModelPackageGroups, which AWS grants on * only, is in a "
+                     "statement of its own.")
 def registry_statement(inv: Inventory, exp: Expected) -> Iterator[Violation]:
     documents: dict[str, list[tuple[Resource, dict]]] = {}
     for resource, document, _ in _documents(inv):
@@ -372,15 +367,16 @@ def registry_statement(inv: Inventory, exp: Expected) -> Iterator[Violation]:
         arns = {project.group: exp.registry_arns(project) for project in projects}
         covered: set[str] = set()
         for policy, document in documents.get(root, []):
-            for statement in _statements(document):
-                if statement.get("Sid") != "AllowModelRegistry":
-                    continue
+            statements = _statements(document)
+            registry = [s for s in statements if s.get("Sid") == "AllowModelRegistry"]
+            for statement in registry:
                 actions = _list(statement.get("Action"))
                 if sorted(actions) != sorted(REGISTRY_ACTIONS):
                     extra = sorted(set(actions) - REGISTRY_ACTIONS)
                     missing = sorted(REGISTRY_ACTIONS - set(actions))
-                    yield at("TFG-IAM-001", policy, f"AllowModelRegistry actions differ from the plan's 8 "
-                                                    f"(extra: {extra or 'none'}; missing: {missing or 'none'})")
+                    yield at("TFG-IAM-001", policy, f"AllowModelRegistry actions differ from the plan's "
+                                                    f"{len(REGISTRY_ACTIONS)} that take a resource (extra: "
+                                                    f"{extra or 'none'}; missing: {missing or 'none'})")
                 resources = set(_list(statement.get("Resource")))
                 owner = next((group for group, pair in arns.items() if pair == resources), None)
                 if owner is None:
@@ -390,6 +386,11 @@ def registry_statement(inv: Inventory, exp: Expected) -> Iterator[Violation]:
                     yield at("TFG-IAM-001", policy, "AllowModelRegistry must Allow")
                 else:
                     covered.add(owner)
+            if registry and not any(s.get("Effect") == "Allow" and _list(s.get("Action")) == [REGISTRY_LIST_ACTION]
+                                    and _list(s.get("Resource")) == ["*"] for s in statements):
+                yield at("TFG-IAM-001", policy, f"no statement grants {REGISTRY_LIST_ACTION} on \"*\" alone (AWS "
+                                                "offers no resource type for it: scoped to the group it never "
+                                                "matches)")
         for group in sorted(set(arns) - covered):
             yield Violation("TFG-IAM-001", root, None, None, f"no role policy grants AllowModelRegistry on {group}")
 
@@ -406,7 +407,8 @@ def wildcard_actions(inv: Inventory, exp: Expected) -> Iterator[Violation]:
                     yield at("TFG-IAM-002", resource, f"statement {statement.get('Sid', '?')} allows {action!r}")
 
 
-@rule("TFG-IAM-003", 'Resource = "*" only where AWS requires it (ecr:GetAuthorizationToken; a key policy\'s own key).')
+@rule("TFG-IAM-003", 'Resource = "*" only for actions AWS\'s catalogue gives no resource type (a key policy\'s '
+                     'own key excepted).')
 def wildcard_resources(inv: Inventory, exp: Expected) -> Iterator[Violation]:
     for resource, document, key_policy in _documents(inv):
         if key_policy:
@@ -417,6 +419,37 @@ def wildcard_resources(inv: Inventory, exp: Expected) -> Iterator[Violation]:
                 if not actions or not actions <= STAR_RESOURCE_ACTIONS:
                     yield at("TFG-IAM-003", resource, f"statement {statement.get('Sid', '?')} grants "
                                                       f"{sorted(actions)} on Resource \"*\"")
+
+
+IDENTITY_POLICY_TYPES = ("aws_iam_role_policy", "aws_iam_policy")
+
+
+@rule("TFG-IAM-004", "Every identity policy is valid against AWS's own catalogue of actions, resources and conditions "
+                     "(parliament): no resource mismatch, unknown action or prefix, malformed statement, condition "
+                     "of the wrong type or not applicable to the action, or * where a resource type exists.")
+def iam_catalogue_findings(inv: Inventory, exp: Expected) -> Iterator[Violation]:
+    for resource, document, _ in _documents(inv):
+        if resource.type not in IDENTITY_POLICY_TYPES:
+            continue
+        for finding in iam_catalogue.findings(document):
+            yield at("TFG-IAM-004", resource, finding)
+
+
+@rule("TFG-IAM-005", "Network-interface actions (jobs in VPC mode) are held to the environment's VPC by an ec2:Vpc "
+                     "condition.")
+def eni_in_vpc(inv: Inventory, exp: Expected) -> Iterator[Violation]:
+    vpc = exp.vpc_arn()
+    for resource, document, _ in _documents(inv):
+        if resource.type not in IDENTITY_POLICY_TYPES:
+            continue
+        for statement in _statements(document):
+            actions = sorted(set(_list(statement.get("Action"))) & ENI_ACTIONS)
+            if not actions or statement.get("Effect") != "Allow":
+                continue
+            condition = first_block(statement.get("Condition")).get("ArnEquals") or {}
+            if _list(first_block(condition).get("ec2:Vpc")) != [vpc]:
+                yield at("TFG-IAM-005", resource, f"statement {statement.get('Sid', '?')} allows {actions} without "
+                                                  f"ArnEquals ec2:Vpc = {vpc}")
 
 
 # --- protection and providers ------------------------------------------------------------

@@ -7,6 +7,16 @@ Each shim makes the emulator behave as AWS does; none loosens what a test assert
   - Security group rules that reference a group lose their description when read back
     (DescribeSecurityGroupRules), so every plan shows an in-place update. The shim keeps
     the description moto was given.
+Where moto accepts what AWS refuses, a shim refuses it with AWS's error, so a test that
+passes here would pass on a real account (the brownfield tests depend on these):
+  - an interface endpoint with private DNS in a VPC without enableDnsSupport and
+    enableDnsHostnames (AWS: InvalidParameter, "Enabling private DNS requires both ...");
+  - a second interface endpoint with private DNS for the same service in one VPC
+    (AWS: InvalidParameter, "... there is already a conflicting DNS domain ...");
+  - an S3 gateway endpoint on a route table that already routes S3 through another one
+    (AWS: RouteAlreadyExists);
+  - CreateModelPackageGroup with a name that exists (AWS: ValidationException,
+    "Model Package Group already exists"); moto would answer success and keep one group.
 """
 
 from __future__ import annotations
@@ -77,6 +87,8 @@ def _install_shims() -> None:
     os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "false")
     _shim_delete_model_package_group()
     _shim_referenced_rule_descriptions()
+    _shim_vpc_endpoint_conflicts()
+    _shim_duplicate_model_package_group()
 
 
 def _shim_delete_model_package_group() -> None:
@@ -111,3 +123,73 @@ def _shim_referenced_rule_descriptions() -> None:
         return self.ip_range.get("Description") or (self.source_group or {}).get("Description")
 
     SecurityGroupRule.description = property(description)
+
+
+def _flag(value: object) -> bool:
+    return value is True or str(value).lower() == "true"
+
+
+def _shim_vpc_endpoint_conflicts() -> None:
+    from moto.ec2.exceptions import EC2ClientError
+    from moto.ec2.models.vpcs import VPCBackend
+
+    create = VPCBackend.create_vpc_endpoint
+    modify = VPCBackend.modify_vpc_endpoint
+
+    def refuse_private_dns(backend, vpc_id: str, service_name: str) -> None:
+        vpc = backend.get_vpc(vpc_id)
+        if not (_flag(vpc.enable_dns_support) and _flag(vpc.enable_dns_hostnames)):
+            raise EC2ClientError("InvalidParameter", "Enabling private DNS requires both enableDnsSupport and "
+                                                     f"enableDnsHostnames VPC attributes set to true for {vpc_id}")
+        for other in backend.vpc_end_points.values():
+            if (other.vpc_id == vpc_id and other.service_name == service_name and _flag(other.private_dns_enabled)
+                    and other.state not in ("deleted", "deleting")):
+                parts = service_name.split(".")  # com.amazonaws.REGION.SERVICE -> SERVICE.REGION.amazonaws.com
+                host = f"{'.'.join(parts[3:])}.{parts[2]}.amazonaws.com" if service_name.startswith("com.") \
+                    else service_name
+                raise EC2ClientError("InvalidParameter", "private-dns-enabled cannot be set because there is already a "
+                                                         f"conflicting DNS domain for {host} in the VPC {vpc_id}")
+
+    def refuse_second_gateway_route(backend, service_name: str, route_table_ids: list[str]) -> None:
+        prefix_lists = {p.id for p in backend.managed_prefix_lists.values() if p.prefix_list_name == service_name}
+        for table_id in route_table_ids or []:
+            table = backend.route_tables.get(table_id)
+            for route in (table.routes if table else ()):
+                if route.destination_prefix_list_id in prefix_lists:
+                    raise EC2ClientError("RouteAlreadyExists", f"route table {table_id} already has a route with "
+                                                               f"destination-prefix-list-id {route.destination_prefix_list_id}")
+
+    def create_vpc_endpoint(self, vpc_id, service_name, endpoint_type, *args, **kwargs):
+        if endpoint_type and endpoint_type.lower() == "interface":
+            if _flag(kwargs.get("private_dns_enabled")):
+                refuse_private_dns(self, vpc_id, service_name)
+        else:
+            route_tables = kwargs.get("route_table_ids", args[1] if len(args) > 1 else None)
+            refuse_second_gateway_route(self, service_name, route_tables)
+        return create(self, vpc_id, service_name, endpoint_type, *args, **kwargs)
+
+    def modify_vpc_endpoint(self, vpc_id, policy_doc, add_subnets, remove_subnets, remove_route_tables,
+                            add_route_tables, *args, **kwargs):
+        endpoint = self.vpc_end_points.get(vpc_id)
+        if endpoint is not None and add_route_tables:
+            refuse_second_gateway_route(self, endpoint.service_name, add_route_tables)
+        return modify(self, vpc_id, policy_doc, add_subnets, remove_subnets, remove_route_tables, add_route_tables,
+                      *args, **kwargs)
+
+    VPCBackend.create_vpc_endpoint = create_vpc_endpoint
+    VPCBackend.modify_vpc_endpoint = modify_vpc_endpoint
+
+
+def _shim_duplicate_model_package_group() -> None:
+    from moto.sagemaker.exceptions import ValidationError
+    from moto.sagemaker.models import SageMakerModelBackend
+
+    create = SageMakerModelBackend.create_model_package_group
+
+    def create_model_package_group(self, model_package_group_name: str, *args, **kwargs) -> str:
+        if model_package_group_name in self.model_package_groups:
+            existing = self.model_package_groups[model_package_group_name].arn
+            raise ValidationError(message=f"Model Package Group already exists: {existing}")
+        return create(self, model_package_group_name, *args, **kwargs)
+
+    SageMakerModelBackend.create_model_package_group = create_model_package_group

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,9 +12,10 @@ import yaml
 
 from generator import terraform
 from generator.config.loader import load_environment
+from generator.design import Design, design
 from generator.render import PLATFORM_ROOT, Rendered, render, write
 from sandbox import network as network_module
-from sandbox.emulator import Emulator
+from sandbox.emulator import Emulator, boto_client
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -46,8 +48,9 @@ class Sandbox:
 
 
 def prepare(emulator: Emulator, workdir: Path, env: str = "sandbox", source: Path = REPO / "environments",
-            edit: Callable[[dict], None] | None = None) -> Sandbox:
-    """Copy the YAML, create the network in the emulator, and put its IDs in the environment."""
+            edit: Callable[[dict], None] | None = None, zones: str = "ab", dns_hostnames: bool = True) -> Sandbox:
+    """Copy the YAML, create the network and the execution roles the plan takes as given
+    in the emulator, and put the network's IDs in the environment."""
     config_dir = workdir / "environments"
     if config_dir.exists():
         shutil.rmtree(config_dir)
@@ -55,13 +58,29 @@ def prepare(emulator: Emulator, workdir: Path, env: str = "sandbox", source: Pat
     path = config_dir / f"{env}.yaml"
     data = yaml.safe_load(path.read_text())
     cfg = load_environment(config_dir, env).config
-    net = network_module.create(emulator, cfg.region, cfg.network.vpc_cidr)
+    net = network_module.create(emulator, cfg.region, cfg.network.vpc_cidr, zones, dns_hostnames)
     data["network"] = {"vpc_id": net.vpc_id, "vpc_cidr": net.vpc_cidr,
                        "private_subnet_ids": list(net.private_subnet_ids), "route_table_ids": list(net.route_table_ids)}
     if edit:
         edit(data)
     path.write_text(yaml.safe_dump(data, sort_keys=False))
+    create_existing_roles(emulator, design(load_environment(config_dir, env)))
     return Sandbox(emulator, workdir, env, workdir / ".tfgen")
+
+
+SAGEMAKER_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+
+
+def create_existing_roles(emulator: Emulator, the_design: Design) -> None:
+    """The SageMaker execution roles the YAML names, as the plan's account has them."""
+    iam = boto_client(emulator, "iam", the_design.config.region)
+    for role in {p.role for t in the_design.teams for p in t.projects if not p.role.create}:
+        path = "/" + role.arn.split(":role/", 1)[1].rsplit("/", 1)[0] + "/" if role.arn.count("/") > 1 else "/"
+        try:
+            iam.create_role(RoleName=role.name, Path=path, AssumeRolePolicyDocument=SAGEMAKER_TRUST)
+        except iam.exceptions.EntityAlreadyExistsException:
+            pass  # made by an earlier prepare in the same emulator
 
 
 def render_sandbox(sandbox: Sandbox) -> Rendered:

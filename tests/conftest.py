@@ -27,6 +27,7 @@ network:
   route_table_ids: [rtb-0123456789abcdef3]
 teams:
   rc:
+    execution_role: rc-sagemaker
     projects:
       fraud-detection: {}
 """

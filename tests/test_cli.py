@@ -67,7 +67,7 @@ def test_bad_configuration_exits_1_and_writes_nothing(tfgen):
     (tfgen.config_dir / "test.yaml").write_text(MINIMAL + "ecr:\n  image_retention: 0\n")
     result = tfgen("render", "test")
     assert result.exit_code == 1
-    assert result.output == (f"Error: {tfgen.config_dir}/test.yaml:15: ecr.image_retention: "
+    assert result.output == (f"Error: {tfgen.config_dir}/test.yaml:16: ecr.image_retention: "
                              "Input should be greater than or equal to 1\n")
     assert {p: p.read_bytes() for p in tfgen.out.rglob("*") if p.is_file()} == before
 
@@ -91,7 +91,8 @@ def test_render_never_touches_what_it_did_not_write(tfgen):
 
 
 def test_files_no_longer_generated_are_removed(tfgen):
-    (tfgen.config_dir / "test.yaml").write_text(MINIMAL + "  algo:\n    projects:\n      recs: {}\n")
+    (tfgen.config_dir / "test.yaml").write_text(MINIMAL + "  algo:\n    execution_role: algo-sagemaker\n"
+                                                          "    projects:\n      recs: {}\n")
     tfgen("render", "test")
     assert (tfgen.out / "test/teams/algo/iam.tf").is_file()
     (tfgen.config_dir / "test.yaml").write_text(MINIMAL)
@@ -121,8 +122,10 @@ def test_list_shows_what_each_environment_renders():
     result = run("--config-dir", str(ENVIRONMENTS), "list")
     assert result.exit_code == 0
     assert "prod  account 333333333333  eu-west-1  [protected, ecr, alarms]" in result.output
-    assert ("    fraud-detection: 3 repositories, 1 model package group, 1 execution role, 1 endpoint, 2 alarms"
-            in result.output)
+    assert ("    fraud-detection: 3 repositories, 1 model package group, a policy on role acme-sagemaker-rc, "
+            "1 endpoint, 2 alarms" in result.output)
+    assert ("    anti-money-laundering: 3 repositories, 1 model package group, 1 execution role (created), "
+            "0 endpoints, 0 alarms" in result.output)
 
 
 def test_outputs_before_apply_is_a_clear_error(tfgen):

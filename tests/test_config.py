@@ -64,9 +64,9 @@ def test_prod_overrides_and_inherits():
 def test_unknown_key_says_where_and_guesses(config_dir):
     (config_dir / "test.yaml").write_text(MINIMAL + "      anti-money-laundering:\n        image_retension: 5\n")
     assert error_of(config_dir) == (
-        "test.yaml:15: teams.rc.projects.anti-money-laundering.image_retension: unknown key; "
-        "did you mean 'image_retention'? (allowed: adopt_existing, description, endpoints, execution_role, "
-        "image_retention, repos, retired)"
+        "test.yaml:16: teams.rc.projects.anti-money-laundering.image_retension: unknown key; "
+        "did you mean 'image_retention'? (allowed: adopt_existing, create_execution_role, data_buckets, description, "
+        "endpoints, execution_role, image_retention, kms_key_arns, repos, retired)"
     )
 
 
@@ -78,7 +78,7 @@ def test_missing_required_field(config_dir):
 def test_wrong_type(config_dir):
     (config_dir / "test.yaml").write_text(MINIMAL + "ecr:\n  image_retention: ten\n")
     assert error_of(config_dir) == (
-        "test.yaml:15: ecr.image_retention: Input should be a valid integer, unable to parse string as an integer"
+        "test.yaml:16: ecr.image_retention: Input should be a valid integer, unable to parse string as an integer"
     )
 
 
@@ -99,13 +99,13 @@ def test_bad_vpc_cidr(config_dir, cidr, message):
 def test_retention_must_be_a_cloudwatch_value(config_dir):
     (config_dir / "test.yaml").write_text(MINIMAL + "logs:\n  retention_days:\n    training_jobs: 15\n")
     message = error_of(config_dir)
-    assert message.startswith("test.yaml:16: logs.retention_days.training_jobs: 15 is not a CloudWatch retention (allowed: 1, 3, 5,")
+    assert message.startswith("test.yaml:17: logs.retention_days.training_jobs: 15 is not a CloudWatch retention (allowed: 1, 3, 5,")
 
 
 def test_duplicate_key_is_an_error_not_a_silent_overwrite(config_dir):
     (config_dir / "test.yaml").write_text(MINIMAL + "  rc:\n    projects: {}\n")
     assert error_of(config_dir) == (
-        "test.yaml:14: teams.rc: duplicate key (first written on line 11); YAML would silently keep only the last one"
+        "test.yaml:15: teams.rc: duplicate key (first written on line 11); YAML would silently keep only the last one"
     )
 
 
@@ -121,7 +121,7 @@ def test_top_level_must_be_a_mapping(config_dir):
 
 def test_not_utf8(config_dir):
     (config_dir / "test.yaml").write_bytes(MINIMAL.encode() + b"# caf\xe9\n")
-    assert error_of(config_dir) == "test.yaml:14: the file is not UTF-8 (byte 0xe9)"
+    assert error_of(config_dir) == "test.yaml:15: the file is not UTF-8 (byte 0xe9)"
 
 
 def test_inherits_from_a_missing_parent(config_dir):
@@ -152,7 +152,7 @@ def test_unknown_environment_lists_the_known_ones(config_dir):
 def test_alarms_on_without_recipients(config_dir):
     (config_dir / "test.yaml").write_text(MINIMAL + "alarms:\n  enabled: true\n")
     assert error_of(config_dir) == (
-        "test.yaml:14: alarms: alarms are enabled but nobody is notified: list at least one address in emails"
+        "test.yaml:15: alarms: alarms are enabled but nobody is notified: list at least one address in emails"
     )
 
 
@@ -177,12 +177,12 @@ def test_bad_values_are_named_exactly(config_dir, field, old, new, message):
 def test_a_stage_name_that_breaks_the_ecr_pattern(config_dir):
     (config_dir / "test.yaml").write_text(MINIMAL + "ecr:\n  project_repos: [Training]\n")
     assert error_of(config_dir) == (
-        "test.yaml:15: ecr.project_repos.0: 'Training' does not match ^[a-z0-9]+(-[a-z0-9]+)*$")
+        "test.yaml:16: ecr.project_repos.0: 'Training' does not match ^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
 def test_image_retention_below_one(config_dir):
     (config_dir / "test.yaml").write_text(MINIMAL + "ecr:\n  image_retention: 0\n")
-    assert error_of(config_dir) == "test.yaml:15: ecr.image_retention: Input should be greater than or equal to 1"
+    assert error_of(config_dir) == "test.yaml:16: ecr.image_retention: Input should be greater than or equal to 1"
 
 
 def test_model_package_group_over_63_characters(config_dir):
@@ -194,7 +194,7 @@ def test_model_package_group_over_63_characters(config_dir):
     with pytest.raises(ConfigError) as caught:
         render(config_dir, "test")
     assert caught.value.message.endswith(
-        f"test.yaml:13: teams.{team}.projects.{project}: model package group name '{team}-{project}' is 71 "
+        f"test.yaml:14: teams.{team}.projects.{project}: model package group name '{team}-{project}' is 71 "
         "characters; AWS allows at most 63 of [a-zA-Z0-9-]")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from generator.config.loader import load_environment
-from generator.design import MODEL_REGISTRY_ACTIONS, design
+from generator.design import design
 from generator.errors import ConfigError
 from generator.render import render
 from tests.conftest import ENVIRONMENTS, MINIMAL
@@ -66,6 +66,14 @@ def test_endpoints_required_and_extra(prod):
     ]
 
 
+# The plan's AllowModelRegistry actions, as its execution-role.json.tpl lists them.
+PLAN_REGISTRY_ACTIONS = [
+    "sagemaker:CreateModelPackage", "sagemaker:CreateModelPackageGroup", "sagemaker:DescribeModelPackage",
+    "sagemaker:DescribeModelPackageGroup", "sagemaker:ListModelPackages", "sagemaker:ListModelPackageGroups",
+    "sagemaker:UpdateModelPackage", "sagemaker:DeleteModelPackage",
+]
+
+
 def test_project_names_and_iam(prod):
     rc = next(t for t in prod.teams if t.name == "rc")
     fraud = next(p for p in rc.projects if p.name == "fraud-detection")
@@ -74,13 +82,115 @@ def test_project_names_and_iam(prod):
         "acme-sm-rc-fraud-detection/preprocessing", "acme-sm-rc-fraud-detection/training",
         "acme-sm-rc-fraud-detection/inference"]
     assert {r.retention for r in fraud.repositories} == {30}  # prod's override
-    registry = fraud.statements[0]
-    assert registry.sid == "AllowModelRegistry" and registry.actions == MODEL_REGISTRY_ACTIONS
+    registry, listing = fraud.workload_policy.statements[:2]
+    # The plan's eight actions, split where AWS's catalogue demands: ListModelPackageGroups
+    # has no resource type, so it is granted alone on "*".
+    assert registry.sid == "AllowModelRegistry"
+    assert sorted(registry.actions + listing.actions) == sorted(PLAN_REGISTRY_ACTIONS)
     assert registry.resources == (
         "arn:aws:sagemaker:eu-west-1:333333333333:model-package-group/rc-fraud-detection",
         "arn:aws:sagemaker:eu-west-1:333333333333:model-package/rc-fraud-detection/*")
-    star = [s for s in fraud.statements if "*" in s.resources]
-    assert [s.actions for s in star] == [("ecr:GetAuthorizationToken",)]
+    assert (listing.actions, listing.resources) == (("sagemaker:ListModelPackageGroups",), ("*",))
+    star = [s for s in fraud.workload_policy.statements if "*" in s.resources]
+    assert [s.actions for s in star] == [("sagemaker:ListModelPackageGroups",), ("ecr:GetAuthorizationToken",)]
+
+
+def test_existing_roles_are_the_default_and_a_project_may_name_its_own(prod):
+    rc = {p.name: p for t in prod.teams if t.name == "rc" for p in t.projects}
+    fraud, aml = rc["fraud-detection"], rc["anti-money-laundering"]
+    assert (fraud.role.name, fraud.role.create) == ("acme-sagemaker-rc", False)  # teams.rc.execution_role
+    assert [p.name for p in fraud.policies] == ["rc-fraud-detection-workload"]  # nothing more on a role it did not make
+    assert (aml.role.name, aml.role.create) == ("acme-sm-rc-anti-money-laundering-execution", True)
+    assert [p.name for p in aml.policies] == ["rc-anti-money-laundering-workload", "rc-anti-money-laundering-runtime"]
+
+
+def test_a_created_role_can_run_jobs_in_the_vpc_and_endpoints(prod):
+    """AWS's list for SageMaker execution roles (CreateTrainingJob, CreateProcessingJob, CreateModel, with
+    VpcConfig), each statement scoped as tightly as the catalogue allows."""
+    aml = next(p for t in prod.teams for p in t.projects if p.name == "anti-money-laundering")
+    runtime = {s.sid: s for s in aml.policies[1].statements}
+    arn = "arn:aws:ec2:eu-west-1:333333333333"
+    vpc = (("ArnEquals", "ec2:Vpc", (f"{arn}:vpc/vpc-0c1b2c3d4e5f60001",)),)
+    conditions = {sid: tuple((c.operator, c.key, c.values) for c in s.conditions) for sid, s in runtime.items()}
+    assert {sid: (set(s.actions), set(s.resources)) for sid, s in runtime.items()} == {
+        "WriteSageMakerLogs": ({"logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams",
+                                "logs:PutLogEvents"},
+                               {"arn:aws:logs:eu-west-1:333333333333:log-group:/aws/sagemaker/*",
+                                "arn:aws:logs:eu-west-1:333333333333:log-group:/aws/sagemaker/*:log-stream:*"}),
+        "PutSageMakerMetrics": ({"cloudwatch:PutMetricData"}, {"*"}),
+        "CreateJobNetworkInterfaces": ({"ec2:CreateNetworkInterface"},
+                                       {f"{arn}:network-interface/*", f"{arn}:subnet/subnet-0c1b2c3d4e5f60011",
+                                        f"{arn}:subnet/subnet-0c1b2c3d4e5f60012",
+                                        f"{arn}:subnet/subnet-0c1b2c3d4e5f60013", f"{arn}:security-group/*"}),
+        "ManageJobNetworkInterfaces": ({"ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface",
+                                        "ec2:DeleteNetworkInterfacePermission"}, {f"{arn}:network-interface/*"}),
+        "DescribeJobNetwork": ({"ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs", "ec2:DescribeDhcpOptions",
+                                "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"}, {"*"}),
+        "ListDataBuckets": ({"s3:ListBucket"}, {"arn:aws:s3:::acme-ml-rc-aml"}),
+        "ReadWriteData": ({"s3:GetObject", "s3:PutObject"}, {"arn:aws:s3:::acme-ml-rc-aml/*"}),
+    }
+    assert conditions["CreateJobNetworkInterfaces"] == vpc and conditions["ManageJobNetworkInterfaces"] == vpc
+    assert conditions["PutSageMakerMetrics"] == (("StringLike", "cloudwatch:namespace", ("/aws/sagemaker/*",)),)
+    assert all(s.why for s in runtime.values()), "every statement explains itself in a comment"
+
+
+ROLE_CASES = {
+    "team role": ("    execution_role: rc-sagemaker\n", "", ("rc-sagemaker", False)),
+    "project override by ARN with a path": (
+        "", "        execution_role: arn:aws:iam::123456789012:role/service-role/fd-role\n", ("fd-role", False)),
+    "project creates its own": (
+        "", "        create_execution_role: true\n        data_buckets: [acme-fd-data]\n",
+        ("acme-sm-rc-fraud-detection-execution", True)),
+}
+
+
+@pytest.mark.parametrize("team_lines, project_lines, expected", ROLE_CASES.values(), ids=ROLE_CASES.keys())
+def test_role_choice_team_default_and_project_override(config_dir, team_lines, project_lines, expected):
+    text = MINIMAL.replace("    execution_role: rc-sagemaker\n", team_lines)
+    text = text.replace("fraud-detection: {}", "fraud-detection:\n" + project_lines if project_lines else
+                        "fraud-detection: {}")
+    (config_dir / "test.yaml").write_text(text)
+    project = design(load_environment(config_dir, "test")).teams[0].projects[0]
+    assert (project.role.name, project.role.create) == expected
+
+
+ROLE_ERRORS = {
+    "no role at all": (
+        "", "", 13, "teams.rc.projects.fraud-detection",
+        "no SageMaker execution role: name the existing role its jobs run as in teams.rc.execution_role (or in this "
+        "project's execution_role), or set create_execution_role: true to have tfgen create one"),
+    "a role of another account": (
+        "", "        execution_role: arn:aws:iam::999999999999:role/fd-role\n", 14,
+        "teams.rc.projects.fraud-detection.execution_role",
+        "the role arn:aws:iam::999999999999:role/fd-role is in account 999999999999, not this environment's "
+        "123456789012: a policy can only be attached to a role of the same account"),
+    "a created role without data": (
+        "", "        create_execution_role: true\n", 13, "teams.rc.projects.fraud-detection",
+        "tfgen creates this project's execution role (create_execution_role), but no S3 bucket is named for its "
+        "jobs' data: list them in data_buckets (here or at the team)"),
+}
+
+
+@pytest.mark.parametrize("team_lines, project_lines, line, field, message", ROLE_ERRORS.values(), ids=ROLE_ERRORS.keys())
+def test_role_choice_errors_name_file_line_and_field(config_dir, team_lines, project_lines, line, field, message):
+    text = MINIMAL.replace("    execution_role: rc-sagemaker\n", team_lines)
+    text = text.replace("fraud-detection: {}", "fraud-detection:\n" + project_lines if project_lines else
+                        "fraud-detection: {}")
+    (config_dir / "test.yaml").write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        render(config_dir, "test")
+    assert caught.value.message == f"{config_dir / 'test.yaml'}:{line}: {field}: {message}"
+
+
+def test_naming_a_role_and_asking_for_one_is_refused(config_dir):
+    (config_dir / "test.yaml").write_text(MINIMAL.replace("    execution_role: rc-sagemaker\n",
+                                                          "    execution_role: rc-sagemaker\n"
+                                                          "    create_execution_role: true\n"))
+    with pytest.raises(ConfigError) as caught:
+        render(config_dir, "test")
+    assert caught.value.message.endswith(
+        "test.yaml:11: teams.rc: execution_role names an existing role and create_execution_role asks "
+        "tfgen to create one: choose one")
 
 
 def test_alarm_thresholds_convert_units(prod):
@@ -125,21 +235,24 @@ def test_existing_execution_role_gets_the_policy_and_no_new_role(config_dir):
 
 
 def test_names_that_collide_once_composed(config_dir):
-    (config_dir / "test.yaml").write_text(MINIMAL + "  rc-fraud:\n    projects:\n      detection: {}\n")
+    (config_dir / "test.yaml").write_text(MINIMAL + "  rc-fraud:\n    execution_role: x\n    projects:\n"
+                                                    "      detection: {}\n")
     with pytest.raises(ConfigError) as caught:
         render(config_dir, "test")
     assert caught.value.message.endswith(
-        ":16: teams.rc-fraud.projects.detection: rc-fraud/detection and rc/fraud-detection both compose the name "
+        ":18: teams.rc-fraud.projects.detection: rc-fraud/detection and rc/fraud-detection both compose the name "
         "'rc-fraud-detection' (model package group, repositories and role would clash)")
 
 
 def test_role_name_over_64_characters(config_dir):
     project = "p" * 40
-    text = MINIMAL.replace("fraud-detection", project).replace("tag_prefix: acme-sm", "tag_prefix: acme-sagemaker-platform")
+    text = MINIMAL.replace("fraud-detection: {}", f"{project}:\n        create_execution_role: true\n"
+                                                  "        data_buckets: [acme-data]").replace(
+        "tag_prefix: acme-sm", "tag_prefix: acme-sagemaker-platform")
     (config_dir / "test.yaml").write_text(text)
     with pytest.raises(ConfigError) as caught:
         render(config_dir, "test")
     role = f"acme-sagemaker-platform-rc-{project}-execution"
     assert caught.value.message.endswith(
-        f":13: teams.rc.projects.{project}: IAM role name {role!r} is 77 characters; AWS allows at most 64 "
+        f":14: teams.rc.projects.{project}: IAM role name {role!r} is 77 characters; AWS allows at most 64 "
         "(shorten tag_prefix, team or project, or name an existing execution_role)")

@@ -28,12 +28,16 @@ octet = st.integers(min_value=0, max_value=255)
 
 @st.composite
 def configurations(draw) -> dict:
-    teams = draw(st.dictionaries(slug, st.dictionaries(slug, st.fixed_dictionaries({}, optional={
+    # A project runs as its team's existing role, names its own (by name or ARN), or has tfgen create one.
+    role_choice = st.sampled_from([{}, {"execution_role": "existing-role"},
+                                   {"execution_role": "arn:aws:iam::{account}:role/service-role/project-role"},
+                                   {"create_execution_role": True, "data_buckets": ["ml-data.example"]}])
+    project = st.tuples(st.fixed_dictionaries({}, optional={
         "image_retention": st.integers(min_value=1, max_value=500),
         "repos": st.lists(slug, min_size=1, max_size=3, unique=True),
         "endpoints": st.dictionaries(slug.map(lambda s: "ep-" + s), st.just({}), max_size=2),
-        "execution_role": st.just("existing-role"),
-    }), min_size=1, max_size=3), min_size=1, max_size=3))
+    }), role_choice).map(lambda pair: {**pair[0], **pair[1]})
+    teams = draw(st.dictionaries(slug, st.dictionaries(slug, project, min_size=1, max_size=3), min_size=1, max_size=3))
     config = {
         "company": draw(slug), "tag_prefix": draw(slug), "region": draw(st.sampled_from(sorted(aws_limits.REGIONS))),
         "account_id": draw(st.text(alphabet="0123456789", min_size=12, max_size=12)),
@@ -48,8 +52,12 @@ def configurations(draw) -> dict:
         "logs": {"retention_days": {"training_jobs": draw(st.sampled_from(aws_limits.LOG_RETENTION_DAYS))}},
         "vpc_endpoints": {"extra": draw(st.lists(st.sampled_from(aws_limits.OPTIONAL_INTERFACE_ENDPOINTS),
                                                  unique=True, max_size=3))},
-        "teams": {team: {"projects": projects} for team, projects in teams.items()},
+        "teams": {team: {"execution_role": "team-role", "projects": projects} for team, projects in teams.items()},
     }
+    for projects in teams.values():
+        for settings_ in projects.values():
+            if "{account}" in settings_.get("execution_role", ""):
+                settings_["execution_role"] = settings_["execution_role"].format(account=config["account_id"])
     if draw(st.booleans()):
         config["alarms"] = {"enabled": True, "emails": ["ops@example.com"]}
     return config

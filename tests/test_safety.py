@@ -69,7 +69,8 @@ def test_removing_a_project_from_a_protected_environment_is_refused(config_dir, 
 
 def test_removing_a_whole_team_is_refused_too(config_dir, tmp_path):
     (config_dir / "test.yaml").write_text(PROTECTED.replace("protected: true\n", "")
-                                          + "  algo:\n    projects:\n      recs: {}\nprotected: true\n")
+                                          + "  algo:\n    execution_role: algo-sagemaker\n    projects:\n      recs: {}\n"
+                                          "protected: true\n")
     out = tmp_path / "out" / "test"
     write(render(config_dir, "test"), out)
     (config_dir / "test.yaml").write_text(PROTECTED)

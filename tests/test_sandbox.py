@@ -75,7 +75,10 @@ def test_every_root_applied_and_replans_with_no_changes(sandbox):
 def test_verify_finds_everything_as_designed(sandbox):
     result = tfgen(sandbox, "verify", "sandbox")
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[-1] == "42 resources checked, 42 OK, 0 missing or different"
+    # 5 groups, 8 endpoints, 12 repositories, 3 model package groups, 4 role policies (3 workload policies, 2 on
+    # the teams' existing roles, and the runtime policy of the role tfgen creates), 4 log groups, the topic,
+    # 2 event rules, 4 alarms.
+    assert result.output.splitlines()[-1] == "43 resources checked, 43 OK, 0 missing or different"
 
 
 def test_check_reads_plans_with_the_same_rules(sandbox):
@@ -168,7 +171,7 @@ def test_drift_behind_terraforms_back_is_found(sandbox):
     assert lines["security group acme-sm-training"].endswith("DIFFERENT extra ingress tcp/22 from 0.0.0.0/0")
     assert lines["log group /aws/sagemaker/TrainingJobs"].endswith("DIFFERENT expected 90 days, found 1 days")
     assert lines["repository acme-sm-rc-fraud-detection/training"].endswith("DIFFERENT no lifecycle policy")
-    assert result.output.splitlines()[-1] == "42 resources checked, 39 OK, 3 missing or different"
+    assert result.output.splitlines()[-1] == "43 resources checked, 40 OK, 3 missing or different"
     for root in ("platform", "teams/rc"):
         changed, _ = lifecycle.plan_changes(sandbox, root)
         assert changed, f"terraform plan of {root} does not see the drift"
@@ -180,7 +183,8 @@ def unprotected(emulator, tmp_path_factory):
     def edit(data: dict) -> None:
         data["protected"] = False
         data["tag_prefix"] = "acme-dev"
-        data["teams"] = {"ops": {"projects": {"churn": {"endpoints": {"churn-scoring": {}}}}}}
+        data["teams"] = {"ops": {"execution_role": "ops-sagemaker",
+                                 "projects": {"churn": {"endpoints": {"churn-scoring": {}}}}}}
         data["ecr"] = {"shared_repos": []}
 
     sb = lifecycle.prepare(emulator, tmp_path_factory.mktemp("unprotected"), edit=edit)

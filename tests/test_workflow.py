@@ -45,7 +45,8 @@ def test_render_check_lists_what_differs_and_writes_nothing(rendered):
     config_dir, out = rendered
     edited = out / "test/platform/logs.tf"
     edited.write_text(edited.read_text() + "# hand edit\n")
-    (config_dir / "test.yaml").write_text(MINIMAL + "  algo:\n    projects:\n      recs: {}\n")
+    (config_dir / "test.yaml").write_text(MINIMAL + "  algo:\n    execution_role: algo-sagemaker\n"
+                                                    "    projects:\n      recs: {}\n")
     before = sorted(p for p in out.rglob("*") if p.is_file())
     result = invoke(config_dir, out, "render", "test", "--check")
     assert result.exit_code == 1
@@ -82,7 +83,8 @@ def test_diff_speaks_in_the_platforms_terms(rendered):
     result = invoke(config_dir, out, "diff", "test", "--summary-only")
     assert result.exit_code == 0
     lines = result.output.splitlines()
-    assert "+ project rc/credit-scoring: 3 repositories, 1 model package group, 1 role, 1 role policy" in lines
+    # The project runs as its team's existing role: it gets a policy on it, not a role.
+    assert "+ project rc/credit-scoring: 3 repositories, 1 model package group, 1 role policy" in lines
     assert "+ endpoint credit-api (teams/rc): 1 log group" in lines
     assert ("~ acme-sm-training group: + ingress tcp/443 from 10.1.0.0/16; - ingress tcp/443 from 10.0.0.0/16"
             in lines)
@@ -115,8 +117,9 @@ def git(cwd: Path, *args: str) -> str:
 def test_affected_lists_the_roots_that_changed_since_a_revision(tmp_path):
     repo = tmp_path / "platform-repo"
     (repo / "environments").mkdir(parents=True)
-    (repo / "environments" / "test.yaml").write_text(MINIMAL + "  algo:\n    projects:\n      recs: {}\n"
-                                                              "  ops:\n    projects:\n      churn: {}\n")
+    (repo / "environments" / "test.yaml").write_text(
+        MINIMAL + "  algo:\n    execution_role: algo-sagemaker\n    projects:\n      recs: {}\n"
+        "  ops:\n    execution_role: ops-sagemaker\n    projects:\n      churn: {}\n")
     git(repo, "init", "-q", "-b", "main")
     git(repo, "config", "user.email", "ci@example.com")
     git(repo, "config", "user.name", "ci")
@@ -131,8 +134,8 @@ def test_affected_lists_the_roots_that_changed_since_a_revision(tmp_path):
     render_and_commit("first")
     text = (repo / "environments" / "test.yaml").read_text()
     text = text.replace("      recs: {}\n", "      recs:\n        image_retention: 4\n")  # algo changes
-    text = text.replace("  ops:\n    projects:\n      churn: {}\n", "")  # ops goes (not protected)
-    text += "  new:\n    projects:\n      thing: {}\n"  # a new team
+    text = text.replace("  ops:\n    execution_role: ops-sagemaker\n    projects:\n      churn: {}\n", "")  # ops goes (not protected)
+    text += "  new:\n    execution_role: new-sagemaker\n    projects:\n      thing: {}\n"  # a new team
     (repo / "environments" / "test.yaml").write_text(text)
     render_and_commit("second")
 

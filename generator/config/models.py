@@ -7,7 +7,7 @@ own; names that only break AWS's limits once composed are checked in `naming.py`
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
@@ -21,6 +21,17 @@ VpcId = Annotated[str, StringConstraints(pattern=r"^vpc-([0-9a-f]{8}|[0-9a-f]{17
 SubnetId = Annotated[str, StringConstraints(pattern=r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$")]
 RouteTableId = Annotated[str, StringConstraints(pattern=r"^rtb-([0-9a-f]{8}|[0-9a-f]{17})$")]
 IamRoleName = Annotated[str, StringConstraints(pattern=r"^[\w+=,.@-]{1,64}$")]
+# An existing role: its name, or its ARN (which may carry a path: arn:aws:iam::ACCOUNT:role/service-role/NAME).
+IamRoleRef = Annotated[str, StringConstraints(
+    pattern=r"^(arn:aws[a-z-]*:iam::[0-9]{12}:role/([\w+=,.@-]+/)*)?[\w+=,.@-]{1,64}$")]
+# S3 bucket names: 3-63 characters of lower-case letters, digits, dots and hyphens.
+BucketName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
+KmsKeyArn = Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$")]
+SecurityGroupId = Annotated[str, StringConstraints(pattern=r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$")]
+SecurityGroupRuleId = Annotated[str, StringConstraints(pattern=r"^sgr-([0-9a-f]{8}|[0-9a-f]{17})$")]
+VpcEndpointId = Annotated[str, StringConstraints(pattern=r"^vpce-([0-9a-f]{8}|[0-9a-f]{17})$")]
+SecurityGroupRole = Literal["studio", "vpc-endpoints", "training", "processing", "inference"]
+JobLogGroup = Literal["processing_jobs", "training_jobs"]
 
 
 def _retention(days: int) -> int:
@@ -37,6 +48,25 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class AdoptedSecurityGroup(Strict):
+    """A group with tfgen's name that exists already, and those of its rules that are designed ones."""
+
+    id: SecurityGroupId
+    # The rule's key in the design (e.g. https_from_vpc) -> its ID; `tfgen preflight` prints this map.
+    rules: dict[str, SecurityGroupRuleId] = {}
+
+
+class AdoptedNetwork(Strict):
+    """Network resources that exist already, by ID: apply imports them instead of creating them.
+
+    `tfgen preflight ENV` finds them and prints the lines to write here.
+    """
+
+    security_groups: dict[SecurityGroupRole, AdoptedSecurityGroup] = {}
+    # "s3" (the gateway) or an interface endpoint's name ("sagemaker.api", "sts", ...) -> its ID.
+    vpc_endpoints: dict[str, VpcEndpointId] = {}
+
+
 class Network(Strict):
     """The existing network the workload layer sits on (the plan takes it as given)."""
 
@@ -44,6 +74,7 @@ class Network(Strict):
     vpc_cidr: str
     private_subnet_ids: list[SubnetId] = Field(min_length=1)
     route_table_ids: list[RouteTableId] = Field(min_length=1)
+    adopt_existing: AdoptedNetwork = AdoptedNetwork()
 
     @field_validator("vpc_cidr")
     @classmethod
@@ -63,6 +94,8 @@ class Ecr(Strict):
     shared_repos: list[Slug] = ["base-sklearn", "base-pytorch", "base-xgboost"]
     project_repos: list[Slug] = ["preprocessing", "training", "inference"]
     image_retention: int = Field(default=10, ge=1, le=10_000)
+    # The shared repositories exist already: render `import` blocks so apply adopts them.
+    adopt_existing_shared_repos: bool | list[Slug] = False
 
 
 class LogRetention(Strict):
@@ -75,9 +108,10 @@ class LogRetention(Strict):
 
 class Logs(Strict):
     retention_days: LogRetention = LogRetention()
-    # SageMaker creates /aws/sagemaker/TrainingJobs and ProcessingJobs at the first job;
-    # creating them again fails. true: render `import` blocks so apply adopts them.
-    adopt_existing_job_log_groups: bool = False
+    # SageMaker creates /aws/sagemaker/TrainingJobs and ProcessingJobs at the first job of
+    # each kind; creating them again fails. true (both) or a list of the ones that exist:
+    # render `import` blocks so apply adopts them.
+    adopt_existing_job_log_groups: bool | list[JobLogGroup] = False
 
 
 class Alarms(Strict):
@@ -139,21 +173,48 @@ class Endpoint(Strict):
     adopt_existing_log_group: bool = False
 
 
-class Project(Strict):
+class RoleChoice(Strict):
+    """Which SageMaker execution role a team's or a project's jobs run as.
+
+    The plan's premise: the roles exist already. Name one (execution_role) and tfgen
+    attaches the project's workload policy to it; or ask tfgen to create one
+    (create_execution_role), which then also needs the data its jobs read and write.
+    """
+
+    execution_role: IamRoleRef | None = None
+    create_execution_role: bool = False
+    # For a role tfgen creates: the S3 buckets its jobs read and write, and the KMS keys
+    # that encrypt them (or the job volumes).
+    data_buckets: list[BucketName] | None = None
+    kms_key_arns: list[KmsKeyArn] | None = None
+
+    @model_validator(mode="after")
+    def _one_role_choice(self) -> "RoleChoice":
+        if self.execution_role and self.create_execution_role:
+            raise ValueError("execution_role names an existing role and create_execution_role asks tfgen to create "
+                             "one: choose one")
+        return self
+
+
+# What a project may adopt: "model_package_group" or the stage of one of its repositories.
+AdoptableProjectPart = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=40)]
+
+
+class Project(RoleChoice):
     description: str = ""
     repos: list[Slug] | None = None  # None: the environment's ecr.project_repos
     image_retention: int | None = Field(default=None, ge=1, le=10_000)
-    execution_role: IamRoleName | None = None  # an existing role to attach to; None: tfgen creates one
     endpoints: dict[EndpointName, Endpoint] = {}
     # A retired project is no longer rendered. In a protected environment its repositories,
     # model package group and log groups are kept: Terraform only stops managing them.
     retired: bool = False
     # Its repositories and model package group exist already: render `import` blocks so
-    # apply adopts them instead of failing to create them.
-    adopt_existing: bool = False
+    # apply adopts them instead of failing to create them. true: all of them; or a list of
+    # what exists ("model_package_group" and repository stages such as "training").
+    adopt_existing: bool | list[AdoptableProjectPart] = False
 
 
-class Team(Strict):
+class Team(RoleChoice):
     description: str = ""
     projects: dict[Slug, Project] = {}
 

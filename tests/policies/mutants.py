@@ -82,6 +82,8 @@ def tcp(low: int, high: int, cidr: str) -> str:
 
 RC_IAM = "teams/rc/iam.tf"
 FRAUD_POLICY = 'resource "aws_iam_role_policy" "fraud_detection"'
+AML_RUNTIME = 'resource "aws_iam_role_policy" "anti_money_laundering_runtime"'
+PROD_VPC = "arn:aws:ec2:eu-west-1:333333333333:vpc/vpc-0c1b2c3d4e5f60001"
 MPG_FRAUD = "arn:aws:sagemaker:eu-west-1:333333333333:model-package-group/rc-fraud-detection"
 MPG_AML = "arn:aws:sagemaker:eu-west-1:333333333333:model-package-group/rc-anti-money-laundering"
 
@@ -132,8 +134,8 @@ MUTANTS: list[Mutant] = [
            replace("teams/rc/ecr.tf", 'name                 = "acme-sm-rc-fraud-detection/training"',
                    'name                 = "acme-sm-rc-fraud/training"')),
     Mutant("a role name over 64 characters", "TFG-NAME-004",
-           replace(RC_IAM, '"acme-sm-rc-fraud-detection-execution"',
-                   '"acme-sm-rc-fraud-detection-execution-role-for-sagemaker-training-jobs"')),
+           replace(RC_IAM, '"acme-sm-rc-anti-money-laundering-execution"',
+                   '"acme-sm-rc-anti-money-laundering-execution-role-for-sagemaker-jobs"')),
     Mutant("a lifecycle policy that keeps 100", "TFG-ECR-001",
            replace("teams/algo/ecr.tf", "countNumber = 10", "countNumber = 100")),
     Mutant("a lifecycle policy removed", "TFG-ECR-001",
@@ -157,6 +159,26 @@ MUTANTS: list[Mutant] = [
            in_block(RC_IAM, FRAUD_POLICY, f'"{MPG_FRAUD}",', f'"{MPG_FRAUD}",\n          "{MPG_AML}",')),
     Mutant("a service wildcard action", "TFG-IAM-002",
            in_block(RC_IAM, FRAUD_POLICY, '"ecr:BatchGetImage",', '"ecr:BatchGetImage",\n          "s3:*",')),
+    Mutant("the plan's statement taken literally: ListModelPackageGroups on the group's ARN", "TFG-IAM-004",
+           in_block(RC_IAM, FRAUD_POLICY, '"sagemaker:ListModelPackages",',
+                    '"sagemaker:ListModelPackages",\n          "sagemaker:ListModelPackageGroups",')),
+    Mutant("ListModelPackageGroups no longer granted on its own", "TFG-IAM-001",
+           in_block(RC_IAM, FRAUD_POLICY, 'Action   = ["sagemaker:ListModelPackageGroups"]',
+                    'Action   = ["sagemaker:ListModels"]')),
+    Mutant("an action AWS does not have", "TFG-IAM-004",
+           in_block(RC_IAM, FRAUD_POLICY, '"ecr:BatchGetImage",', '"ecr:BatchGetImages",')),
+    Mutant("a condition of the wrong type", "TFG-IAM-004",
+           in_block(RC_IAM, AML_RUNTIME, 'StringLike = { "cloudwatch:namespace"', 'NumericLessThan = { "cloudwatch:namespace"')),
+    Mutant("object reads on * in the describe statement", "TFG-IAM-003",
+           in_block(RC_IAM, AML_RUNTIME, '"ec2:DescribeVpcs",', '"ec2:DescribeVpcs",\n          "s3:GetObject",')),
+    Mutant("network interfaces created without the VPC condition", "TFG-IAM-005",
+           in_block(RC_IAM, AML_RUNTIME, f'        Condition = {{\n          ArnEquals = {{ "ec2:Vpc" = ["{PROD_VPC}"] }}\n'
+                                         '        }\n      },\n      # Hand', '      },\n      # Hand')),
+    Mutant("network interfaces deleted in another VPC", "TFG-IAM-005",
+           in_block(RC_IAM, AML_RUNTIME, f'Resource = ["arn:aws:ec2:eu-west-1:333333333333:network-interface/*"]\n'
+                                         f'        Condition = {{\n          ArnEquals = {{ "ec2:Vpc" = ["{PROD_VPC}"]',
+                    f'Resource = ["arn:aws:ec2:eu-west-1:333333333333:network-interface/*"]\n'
+                    f'        Condition = {{\n          ArnEquals = {{ "ec2:Vpc" = ["{PROD_VPC[:-1]}9"]')),
     Mutant("prevent_destroy removed from a model package group in prod", "TFG-PROT-001",
            in_block("teams/rc/model_registry.tf", '"fraud_detection"', "prevent_destroy = true", "prevent_destroy = false")),
     Mutant("prevent_destroy removed from a log group in prod", "TFG-PROT-001",

@@ -6,11 +6,6 @@ output "recommendation_engine_model_package_group_arn" {
   value       = aws_sagemaker_model_package_group.recommendation_engine.arn
 }
 
-output "recommendation_engine_execution_role_arn" {
-  description = "ARN of the execution role of algo/recommendation-engine"
-  value       = aws_iam_role.recommendation_engine.arn
-}
-
 output "recommendation_engine_preprocessing_repository_url" {
   description = "URL of the acme-sm-algo-recommendation-engine/preprocessing repository"
   value       = aws_ecr_repository.recommendation_engine_preprocessing.repository_url

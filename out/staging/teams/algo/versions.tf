@@ -2,8 +2,8 @@
 # DO NOT EDIT: change the YAML, then render again.
 
 terraform {
-  # 1.10: S3 native state locking (use_lockfile); 1.7: removed blocks.
-  required_version = ">= 1.10.0, < 2.0.0"
+  # 1.11: S3 native state locking (use_lockfile) is generally available; 1.7: removed blocks.
+  required_version = ">= 1.11.0, < 2.0.0"
 
   required_providers {
     aws = {

@@ -31,11 +31,6 @@ output "fraud_detection_model_package_group_arn" {
   value       = aws_sagemaker_model_package_group.fraud_detection.arn
 }
 
-output "fraud_detection_execution_role_arn" {
-  description = "ARN of the execution role of rc/fraud-detection"
-  value       = aws_iam_role.fraud_detection.arn
-}
-
 output "fraud_detection_preprocessing_repository_url" {
   description = "URL of the acme-sm-rc-fraud-detection/preprocessing repository"
   value       = aws_ecr_repository.fraud_detection_preprocessing.repository_url

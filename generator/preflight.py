@@ -1,0 +1,373 @@
+"""tfgen preflight: the plan's "before" checklist, against the live account, read-only.
+
+The plan puts the workload layer on a VPC, subnets and execution roles that exist
+already, in an account where jobs may already have run. Before the first apply this
+checks that the network is what the YAML says and can carry private endpoints, that the
+roles exist and trust SageMaker, and finds everything that exists already and would make
+the apply fail, with the YAML switch that adopts it. Only Describe/Get/List calls.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+
+from generator.design import Design, ProjectDesign, SecurityGroup
+from generator.errors import TfgenError
+from generator.rule_key import designed_rule_key, live_rule_key
+from generator.rule_key import describe as describe_rule
+
+PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
+GONE = ("deleted", "deleting", "rejected", "failed", "expired")
+
+
+@dataclass(frozen=True)
+class Check:
+    check: str  # what was checked, e.g. "vpc dns", "security group acme-sm-training"
+    status: str
+    found: str
+    fix: str = ""
+
+
+def preflight(the_design: Design, session=None) -> list[Check]:
+    import boto3
+    import botocore.exceptions
+
+    cfg = the_design.config
+    session = session or boto3.session.Session(region_name=cfg.region)
+    try:
+        ec2 = session.client("ec2")
+        checks = list(_network(the_design, ec2))
+        checks += _roles(the_design, session.client("iam"))
+        checks += _security_groups(the_design, ec2)
+        checks += _endpoints(the_design, ec2)
+        checks += _repositories(the_design, session.client("ecr"))
+        checks += _model_package_groups(the_design, session.client("sagemaker"))
+        checks += _log_groups(the_design, session.client("logs"))
+    except botocore.exceptions.NoCredentialsError:
+        raise TfgenError("no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID (or AWS_ENDPOINT_URL for the "
+                         "emulator)") from None
+    except botocore.exceptions.EndpointConnectionError as exc:
+        raise TfgenError(f"cannot reach AWS: {exc}") from None
+    except botocore.exceptions.ClientError as exc:
+        error = exc.response.get("Error", {})
+        raise TfgenError(f"AWS refused {exc.operation_name}: {error.get('Code')}: {error.get('Message')} "
+                         "(preflight needs read access: ec2, iam, ecr, sagemaker, logs Describe/Get/List)") from None
+    return checks
+
+
+# --- network -----------------------------------------------------------------------------
+
+
+def _network(d: Design, ec2) -> Iterator[Check]:
+    net = d.config.network
+    vpcs = ec2.describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [net.vpc_id]}])["Vpcs"]
+    if not vpcs:
+        yield Check("vpc", FAIL, f"{net.vpc_id} does not exist in {d.config.account_id}/{d.config.region}",
+                    "set network.vpc_id to the VPC the workloads run in")
+        return
+    cidrs = [a["CidrBlock"] for a in vpcs[0].get("CidrBlockAssociationSet", [])
+             if a.get("CidrBlockState", {}).get("State", "associated") == "associated"] or [vpcs[0]["CidrBlock"]]
+    if net.vpc_cidr in cidrs:
+        yield Check("vpc", PASS, f"{net.vpc_id} with {', '.join(cidrs)}")
+    else:
+        yield Check("vpc", FAIL, f"{net.vpc_id} has {', '.join(cidrs)}, the YAML says {net.vpc_cidr}",
+                    f"set network.vpc_cidr to {cidrs[0]} (the groups' rules allow the VPC's CIDR)")
+    dns = {attribute: ec2.describe_vpc_attribute(VpcId=net.vpc_id, Attribute=attribute)[key]["Value"]
+           for attribute, key in (("enableDnsSupport", "EnableDnsSupport"),
+                                  ("enableDnsHostnames", "EnableDnsHostnames"))}
+    off = [a for a, on in dns.items() if not on]
+    if off:
+        yield Check("vpc dns", FAIL, f"{', '.join(off)} off: interface endpoints with private DNS need both on",
+                    " && ".join(f"aws ec2 modify-vpc-attribute --vpc-id {net.vpc_id} --{_dashed(a)} "
+                                "'{\"Value\":true}'" for a in off))
+    else:
+        yield Check("vpc dns", PASS, "enableDnsSupport and enableDnsHostnames on")
+    yield from _subnets(d, ec2)
+
+
+def _dashed(attribute: str) -> str:
+    return {"enableDnsSupport": "enable-dns-support", "enableDnsHostnames": "enable-dns-hostnames"}[attribute]
+
+
+def _subnets(d: Design, ec2) -> Iterator[Check]:
+    net = d.config.network
+    found = {s["SubnetId"]: s for s in ec2.describe_subnets(
+        Filters=[{"Name": "subnet-id", "Values": list(net.private_subnet_ids)}])["Subnets"]}
+    missing = [s for s in net.private_subnet_ids if s not in found]
+    elsewhere = [s for s, subnet in found.items() if subnet["VpcId"] != net.vpc_id]
+    if missing or elsewhere:
+        problems = ([f"{', '.join(missing)} not found"] if missing else []) + \
+                   ([f"{', '.join(elsewhere)} not in {net.vpc_id}"] if elsewhere else [])
+        yield Check("subnets", FAIL, "; ".join(problems), "correct network.private_subnet_ids")
+    zones = sorted({s["AvailabilityZone"] for s in found.values() if s["VpcId"] == net.vpc_id})
+    if len(zones) < 2:
+        yield Check("subnets across zones", FAIL,
+                    f"the private subnets are in {len(zones)} availability zone{'' if len(zones) == 1 else 's'} "
+                    f"({', '.join(zones) or 'none'}): distributed training fails when the zone does",
+                    "add a private subnet in another zone to network.private_subnet_ids")
+    else:
+        yield Check("subnets across zones", PASS, f"{len(found)} subnets in {len(zones)} zones ({', '.join(zones)})")
+    yield from _route_tables(d, ec2, [s for s in net.private_subnet_ids if s in found and s not in elsewhere])
+
+
+def _route_tables(d: Design, ec2, subnets: list[str]) -> Iterator[Check]:
+    net = d.config.network
+    tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [net.vpc_id]}])["RouteTables"]
+    main = next((t["RouteTableId"] for t in tables for a in t.get("Associations", []) if a.get("Main")), None)
+    explicit = {a["SubnetId"]: t["RouteTableId"] for t in tables for a in t.get("Associations", [])
+                if a.get("SubnetId")}
+    used = {s: explicit.get(s, main) for s in subnets}  # a subnet with no association uses the main table
+    yaml_tables = set(net.route_table_ids)
+    unknown = sorted(yaml_tables - {t["RouteTableId"] for t in tables})
+    if unknown:
+        yield Check("route tables", FAIL, f"{', '.join(unknown)} not found in {net.vpc_id}",
+                    "correct network.route_table_ids")
+    outside = {s: t for s, t in used.items() if t not in yaml_tables}
+    for subnet, table in sorted(outside.items()):
+        yield Check(f"route table of {subnet}", FAIL,
+                    f"{subnet} routes through {table or 'no table'}, which network.route_table_ids does not name: "
+                    "its jobs get no S3 gateway route", f"add {table} to network.route_table_ids")
+    unused = sorted(yaml_tables - set(used.values()) - set(unknown))
+    for table in unused:
+        yield Check(f"route table {table}", WARN, "no private subnet of the YAML routes through it",
+                    "remove it from network.route_table_ids unless other subnets need the S3 gateway")
+    if not unknown and not outside:
+        yield Check("route tables", PASS, f"every private subnet routes through one of {', '.join(sorted(yaml_tables))}")
+
+
+# --- roles -------------------------------------------------------------------------------
+
+
+def _projects(d: Design) -> list[ProjectDesign]:
+    return [p for t in d.teams for p in t.projects]
+
+
+def _trusts_sagemaker(document: object) -> bool:
+    doc = json.loads(document) if isinstance(document, str) else document or {}
+    for statement in _as_list(doc.get("Statement")):
+        if statement.get("Effect") != "Allow" or "sts:AssumeRole" not in _as_list(statement.get("Action")):
+            continue
+        principal = statement.get("Principal") or {}
+        if "sagemaker.amazonaws.com" in _as_list(principal.get("Service") if isinstance(principal, dict) else None):
+            return True
+    return False
+
+
+def _as_list(value: object) -> list:
+    return value if isinstance(value, list) else [] if value is None else [value]
+
+
+def _roles(d: Design, iam) -> Iterator[Check]:
+    seen: dict[str, list[ProjectDesign]] = {}
+    for project in _projects(d):
+        seen.setdefault(project.role.name, []).append(project)
+    for name, projects in sorted(seen.items()):
+        role = projects[0].role
+        users = ", ".join(f"{p.team}/{p.name}" for p in projects)
+        try:
+            live = iam.get_role(RoleName=name)["Role"]
+        except iam.exceptions.NoSuchEntityException:
+            live = None
+        where = ".".join(role.yaml_path)
+        if role.create:
+            if live is None:
+                yield Check(f"execution role {name}", PASS, f"does not exist yet; tfgen creates it for {users}")
+            else:
+                yield Check(f"execution role {name}", FAIL, f"exists already ({live['Arn']}): creating it fails",
+                            f"replace {where} with execution_role: {live['Arn']}")
+        elif live is None:
+            yield Check(f"execution role {name}", FAIL, f"not found; {users} run as it",
+                        f"create the role, or name the existing one in {where}")
+        elif not _trusts_sagemaker(live.get("AssumeRolePolicyDocument")):
+            yield Check(f"execution role {name}", FAIL, "does not trust sagemaker.amazonaws.com: jobs cannot run as it",
+                        "add sagemaker.amazonaws.com (sts:AssumeRole) to its trust policy")
+        else:
+            yield Check(f"execution role {name}", PASS, f"exists and trusts SageMaker; used by {users}")
+
+
+# --- what exists already -----------------------------------------------------------------
+
+
+def _security_groups(d: Design, ec2) -> Iterator[Check]:
+    cfg = d.config
+    adopted = cfg.network.adopt_existing.security_groups
+    names = [g.name for g in d.platform.security_groups]
+    live = {g["GroupName"]: g for g in ec2.describe_security_groups(
+        Filters=[{"Name": "vpc-id", "Values": [cfg.network.vpc_id]}, {"Name": "group-name", "Values": names}]
+    )["SecurityGroups"]}
+    for group in d.platform.security_groups:
+        label, choice = f"security group {group.name}", adopted.get(group.role)
+        path = f"network.adopt_existing.security_groups.{group.role}"
+        found = live.get(group.name)
+        if found is None:
+            if choice:
+                yield Check(label, FAIL, f"adopted in the YAML ({choice.id}) but not found in {cfg.network.vpc_id}",
+                            f"remove {path}")
+            else:
+                yield Check(label, PASS, "does not exist yet")
+            continue
+        rules = ec2.describe_security_group_rules(
+            Filters=[{"Name": "group-id", "Values": [found["GroupId"]]}])["SecurityGroupRules"]
+        yield from _adopted_group(group, found["GroupId"], rules, choice, path, label)
+
+
+def _adopted_group(group: SecurityGroup, group_id: str, rules: list[dict], choice, path: str,
+                   label: str) -> Iterator[Check]:
+    designed = {designed_rule_key(r): r for r in group.rules}
+    matching = {designed[live_rule_key(r, group_id)].key: r["SecurityGroupRuleId"] for r in rules
+                if live_rule_key(r, group_id) in designed}
+    extra = [r for r in rules if live_rule_key(r, group_id) not in designed]
+    wanted = {"id": group_id, "rules": dict(sorted(matching.items()))}
+    have = {"id": choice.id, "rules": dict(sorted(choice.rules.items()))} if choice else None
+    if have != wanted:
+        yield Check(label, FAIL, f"exists ({group_id}, {len(rules)} rules): creating it fails",
+                    f"set {path}: {_flow(wanted)}")
+    else:
+        yield Check(label, PASS, f"exists ({group_id}); adopted with {len(matching)} of its rules")
+    for rule in extra:
+        yield Check(f"{label} rule {rule['SecurityGroupRuleId']}", FAIL,
+                    f"{describe_rule(live_rule_key(rule, group_id))} is not in the design: verify would report it",
+                    f"revoke it: aws ec2 revoke-security-group-{'egress' if rule['IsEgress'] else 'ingress'} "
+                    f"--group-id {group_id} --security-group-rule-ids {rule['SecurityGroupRuleId']}")
+
+
+def _flow(value: dict) -> str:
+    """A YAML flow mapping, to paste into the environment file."""
+    def one(v: object) -> str:
+        if isinstance(v, dict):
+            return "{" + ", ".join(f"{k}: {one(x)}" for k, x in v.items()) + "}"
+        return str(v)
+    return one(value)
+
+
+def _endpoints(d: Design, ec2) -> Iterator[Check]:
+    cfg = d.config
+    adopted = cfg.network.adopt_existing.vpc_endpoints
+    live = [e for e in ec2.describe_vpc_endpoints(
+        Filters=[{"Name": "vpc-id", "Values": [cfg.network.vpc_id]}])["VpcEndpoints"]
+        if e.get("State", "available").lower() not in GONE]
+    tables = set(cfg.network.route_table_ids)
+    wanted = [("s3", d.platform.s3_gateway_service, "Gateway")] + \
+             [(e.name, e.service_name, "Interface") for e in d.platform.interface_endpoints]
+    for name, service, kind in wanted:
+        label, path = f"endpoint {name}", f"network.adopt_existing.vpc_endpoints.{name}"
+        same = [e for e in live if e["ServiceName"] == service and e["VpcEndpointType"] == kind]
+        if kind == "Gateway":
+            clashing = [e for e in same if tables & set(e.get("RouteTableIds", []))]
+        else:
+            clashing = [e for e in same if e.get("PrivateDnsEnabled")]
+        choice = adopted.get(name)
+        if choice and choice not in {e["VpcEndpointId"] for e in same}:
+            yield Check(label, FAIL, f"adopted in the YAML ({choice}) but no {kind.lower()} endpoint {choice} for "
+                                     f"{service} is in {cfg.network.vpc_id}", f"remove {path}")
+        elif choice:
+            endpoint = next(e for e in same if e["VpcEndpointId"] == choice)
+            others = sorted(set(endpoint.get("RouteTableIds", [])) - tables)
+            if others:
+                yield Check(label, WARN, f"{choice} is adopted; it is also on {', '.join(others)}, which lose "
+                                         "their S3 route when apply sets network.route_table_ids",
+                            "add them to network.route_table_ids if their subnets need S3")
+            else:
+                yield Check(label, PASS, f"{choice} exists and is adopted")
+        elif clashing:
+            why = ("already routes S3 for " + ", ".join(sorted(tables & set(clashing[0].get("RouteTableIds", []))))
+                   if kind == "Gateway" else "has private DNS: AWS refuses a second one (conflicting DNS domain)")
+            yield Check(label, FAIL, f"{clashing[0]['VpcEndpointId']} {why}",
+                        f"set {path}: {clashing[0]['VpcEndpointId']}")
+        elif same:
+            yield Check(label, WARN, f"{same[0]['VpcEndpointId']} exists without private DNS: tfgen would add a "
+                                     "second endpoint", f"adopt it instead: set {path}: {same[0]['VpcEndpointId']}")
+        else:
+            yield Check(label, PASS, "does not exist yet")
+
+
+def _adoption(label: str, exists: bool, adopted: bool, switch: str, what: str) -> Check:
+    if exists and adopted:
+        return Check(label, PASS, "exists and is adopted")
+    if exists:
+        return Check(label, FAIL, f"exists already: creating it fails ({what})", f"set {switch}")
+    if adopted:
+        return Check(label, FAIL, "adopted in the YAML but does not exist: the import would fail",
+                     f"remove it from {switch.split(':')[0]}")
+    return Check(label, PASS, "does not exist yet")
+
+
+def _imported(d: Design) -> set[str]:
+    """Import ids of every resource the YAML adopts."""
+    return {i for _, i in d.platform.imports} | {i for p in _projects(d) for _, i in p.imports}
+
+
+def _repositories(d: Design, ecr) -> Iterator[Check]:
+    if not d.config.ecr.enabled:
+        return
+    live: set[str] = set()
+    for page in ecr.get_paginator("describe_repositories").paginate():
+        live |= {r["repositoryName"] for r in page["repositories"]}
+    imported = _imported(d)
+    for repo, short in zip(d.platform.shared_repositories, d.config.ecr.shared_repos):
+        exists = repo.name in live
+        existing = [s for r, s in zip(d.platform.shared_repositories, d.config.ecr.shared_repos) if r.name in live]
+        yield _adoption(f"repository {repo.name}", exists, repo.name in imported,
+                        f"ecr.adopt_existing_shared_repos: [{', '.join(existing)}]", "images would stay, unmanaged")
+    for project in _projects(d):
+        for repo in project.repositories:
+            yield _adoption(f"repository {repo.name}", repo.name in live, repo.name in imported,
+                            _project_switch(d, project, live, set()), "images would stay, unmanaged")
+
+
+def _project_switch(d: Design, project: ProjectDesign, repos: set[str], groups: set[str]) -> str:
+    """The adopt_existing list that names exactly what exists of a project."""
+    stages = d.config.teams[project.team].projects[project.name].repos or d.config.ecr.project_repos
+    parts = [stage for repo, stage in zip(project.repositories, stages) if repo.name in repos]
+    if project.model_package_group in groups:
+        parts.insert(0, "model_package_group")
+    return f"teams.{project.team}.projects.{project.name}.adopt_existing: [{', '.join(parts)}]"
+
+
+def _model_package_groups(d: Design, sagemaker) -> Iterator[Check]:
+    live: set[str] = set()
+    for page in sagemaker.get_paginator("list_model_package_groups").paginate():
+        live |= {g["ModelPackageGroupName"] for g in page["ModelPackageGroupSummaryList"]}
+    imported = _imported(d)
+    repos = {r.name for p in _projects(d) for r in p.repositories if r.name in imported}
+    for project in _projects(d):
+        name = project.model_package_group
+        yield _adoption(f"model package group {name}", name in live, name in imported,
+                        _project_switch(d, project, repos, live), "the plan's name clash")
+
+
+def _log_groups(d: Design, logs) -> Iterator[Check]:
+    live: set[str] = set()
+    for page in logs.get_paginator("describe_log_groups").paginate(logGroupNamePrefix="/aws/sagemaker/"):
+        live |= {g["logGroupName"] for g in page["logGroups"]}
+    imported = _imported(d)
+    jobs = [gid for gid, name, _ in d.platform.log_groups if name in live]
+    for gid, name, _ in d.platform.log_groups:
+        yield _adoption(f"log group {name}", name in live, name in imported,
+                        f"logs.adopt_existing_job_log_groups: [{', '.join(jobs)}]",
+                        "SageMaker made it at the first job")
+    for project in _projects(d):
+        for endpoint in project.endpoints:
+            yield _adoption(f"log group {endpoint.log_group}", endpoint.log_group in live,
+                            endpoint.log_group in imported,
+                            f"teams.{project.team}.projects.{project.name}.endpoints.{endpoint.name}."
+                            "adopt_existing_log_group: true", "the endpoint exists")
+
+
+def table(checks: list[Check]) -> str:
+    width = max(len(c.check) for c in checks) if checks else 5
+    lines = []
+    for c in checks:
+        line = f"{c.status:4}  {c.check.ljust(width)}  {c.found}"
+        if c.fix:
+            line += f"\n      {' ' * width}  fix: {c.fix}"
+        lines.append(line)
+    failed, warned = sum(c.status == FAIL for c in checks), sum(c.status == WARN for c in checks)
+    lines.append(f"{len(checks)} checks: {len(checks) - failed - warned} passed, {warned} warnings, {failed} failed")
+    return "\n".join(lines) + "\n"
+
+
+def as_json(checks: list[Check]) -> str:
+    return json.dumps([asdict(c) for c in checks], indent=2) + "\n"

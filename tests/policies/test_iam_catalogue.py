@@ -1,0 +1,77 @@
+"""IAM against AWS's own catalogue (parliament): the facts the gate relies on, each proved,
+and TFG-IAM-004 with a failing and a passing policy."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from policies import iam_catalogue
+from policies.expected import ENI_ACTIONS, REGISTRY_ACTIONS, REGISTRY_LIST_ACTION, STAR_RESOURCE_ACTIONS
+from policies.rules import RULES
+from tests.conftest import REPO
+
+GROUP = "arn:aws:sagemaker:eu-west-1:333333333333:model-package-group/rc-fraud-detection"
+PACKAGES = "arn:aws:sagemaker:eu-west-1:333333333333:model-package/rc-fraud-detection/*"
+
+
+def policy(*statements: dict) -> dict:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+@pytest.mark.parametrize("action", sorted(STAR_RESOURCE_ACTIONS))
+def test_every_action_allowed_on_star_has_no_resource_type_in_the_catalogue(action):
+    assert iam_catalogue.resource_types(action) == []
+
+
+@pytest.mark.parametrize("action", sorted(REGISTRY_ACTIONS | ENI_ACTIONS))
+def test_the_scoped_actions_do_have_resource_types(action):
+    assert iam_catalogue.resource_types(action)
+
+
+def test_the_plans_statement_taken_literally_never_grants_list_model_package_groups():
+    plan = policy({"Sid": "AllowModelRegistry", "Effect": "Allow",
+                   "Action": sorted(REGISTRY_ACTIONS | {REGISTRY_LIST_ACTION}), "Resource": [GROUP, PACKAGES]})
+    assert iam_catalogue.findings(plan) == [
+        "RESOURCE_MISMATCH: sagemaker:ListModelPackageGroups needs Resource *"]
+
+
+def test_the_split_statements_pass():
+    split = policy({"Sid": "AllowModelRegistry", "Effect": "Allow", "Action": sorted(REGISTRY_ACTIONS),
+                    "Resource": [GROUP, PACKAGES]},
+                   {"Sid": "AllowListModelPackageGroups", "Effect": "Allow", "Action": [REGISTRY_LIST_ACTION],
+                    "Resource": "*"})
+    assert iam_catalogue.findings(split) == []
+
+
+FAILING = {
+    "unknown action": ({"Effect": "Allow", "Action": "sagemaker:ListModelPackageGroupz", "Resource": "*"},
+                       "UNKNOWN_ACTION"),
+    "unknown prefix": ({"Effect": "Allow", "Action": "sagemakr:ListModelPackageGroups", "Resource": "*"},
+                       "UNKNOWN_PREFIX"),
+    "malformed effect": ({"Effect": "Alow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}, "MALFORMED"),
+    "condition of the wrong type": (
+        {"Effect": "Allow", "Action": "ec2:DeleteNetworkInterface",
+         "Resource": "arn:aws:ec2:eu-west-1:333333333333:network-interface/*",
+         "Condition": {"NumericEquals": {"ec2:Vpc": "arn:aws:ec2:eu-west-1:333333333333:vpc/vpc-1"}}},
+        "MISMATCHED_TYPE"),
+    "condition the action does not know": (
+        {"Effect": "Allow", "Action": "logs:PutLogEvents",
+         "Resource": "arn:aws:logs:eu-west-1:333333333333:log-group:/aws/sagemaker/*:log-stream:*",
+         "Condition": {"ArnEquals": {"ec2:Vpc": "arn:aws:ec2:eu-west-1:333333333333:vpc/vpc-1"}}},
+        "UNKNOWN_CONDITION_FOR_ACTION"),
+    "star where a resource type exists": ({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
+                                          "RESOURCE_STAR"),
+}
+
+
+@pytest.mark.parametrize("statement, issue", FAILING.values(), ids=FAILING.keys())
+def test_each_kind_of_finding_is_reported(statement, issue):
+    assert [f.split(":", 1)[0] for f in iam_catalogue.findings(policy(statement))] == [issue]
+
+
+def test_docs_list_every_rule_as_it_states_itself():
+    text = (REPO / "docs" / "policies.md").read_text()
+    listed = dict(re.findall(r"^\| (TFG-[A-Z]+-\d+) \| (.+) \|$", text, re.MULTILINE))
+    assert listed == {r.id: r.statement for r in RULES}
