@@ -301,8 +301,12 @@ def security_groups(cfg: Environment) -> tuple[SecurityGroup, ...]:
     """The five groups and exactly their rules (seed plan, section 2, plus AWS's Studio needs)."""
     cidr = cfg.network.vpc_cidr
 
+    adopted = cfg.network.adopt_existing.security_groups
+
     def group(role: str, description: str, output: str, rules: list[tuple]) -> SecurityGroup:
         gid = tf_id(role)
+        if role in adopted and adopted[role].description is not None:
+            description = adopted[role].description  # an adopted group keeps its own: changing it replaces the group
         return SecurityGroup(
             role=role, id=gid, name=f"{cfg.tag_prefix}-{role}", description=description, output=output,
             rules=tuple(SgRule(f"{gid}_{key}", gid, *rest) for key, *rest in rules),

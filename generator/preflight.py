@@ -27,7 +27,15 @@ class Check:
     check: str  # what was checked, e.g. "vpc dns", "security group acme-sm-training"
     status: str
     found: str
-    fix: str = ""
+    fix: str = ""  # what to do, in words: a YAML switch to set, or a change in AWS
+    # The YAML switch of the fix, for tools: its path in the environment file and its value.
+    switch_path: tuple[str, ...] = ()
+    switch_value: object = None
+
+
+def _set(check: str, status: str, found: str, path: tuple[str, ...], value: object) -> Check:
+    """A check whose fix is a YAML switch."""
+    return Check(check, status, found, f"set {'.'.join(path)}: {_flow(value)}", path, value)
 
 
 def preflight(the_design: Design, session=None) -> list[Check]:
@@ -42,8 +50,7 @@ def preflight(the_design: Design, session=None) -> list[Check]:
         checks += _roles(the_design, session.client("iam"))
         checks += _security_groups(the_design, ec2)
         checks += _endpoints(the_design, ec2)
-        checks += _repositories(the_design, session.client("ecr"))
-        checks += _model_package_groups(the_design, session.client("sagemaker"))
+        checks += _project_resources(the_design, session.client("ecr"), session.client("sagemaker"))
         checks += _log_groups(the_design, session.client("logs"))
     except botocore.exceptions.NoCredentialsError:
         raise TfgenError("no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID (or AWS_ENDPOINT_URL for the "
@@ -199,31 +206,34 @@ def _security_groups(d: Design, ec2) -> Iterator[Check]:
     )["SecurityGroups"]}
     for group in d.platform.security_groups:
         label, choice = f"security group {group.name}", adopted.get(group.role)
-        path = f"network.adopt_existing.security_groups.{group.role}"
+        path = ("network", "adopt_existing", "security_groups", group.role)
         found = live.get(group.name)
         if found is None:
             if choice:
                 yield Check(label, FAIL, f"adopted in the YAML ({choice.id}) but not found in {cfg.network.vpc_id}",
-                            f"remove {path}")
+                            f"remove {'.'.join(path)}")
             else:
                 yield Check(label, PASS, "does not exist yet")
             continue
         rules = ec2.describe_security_group_rules(
             Filters=[{"Name": "group-id", "Values": [found["GroupId"]]}])["SecurityGroupRules"]
-        yield from _adopted_group(group, found["GroupId"], rules, choice, path, label)
+        yield from _adopted_group(group, found["GroupId"], found.get("Description", ""), rules, choice, path, label)
 
 
-def _adopted_group(group: SecurityGroup, group_id: str, rules: list[dict], choice, path: str,
-                   label: str) -> Iterator[Check]:
+def _adopted_group(group: SecurityGroup, group_id: str, found_description: str, rules: list[dict], choice,
+                   path: tuple[str, ...], label: str) -> Iterator[Check]:
     designed = {designed_rule_key(r): r for r in group.rules}
     matching = {designed[live_rule_key(r, group_id)].key: r["SecurityGroupRuleId"] for r in rules
                 if live_rule_key(r, group_id) in designed}
     extra = [r for r in rules if live_rule_key(r, group_id) not in designed]
-    wanted = {"id": group_id, "rules": dict(sorted(matching.items()))}
-    have = {"id": choice.id, "rules": dict(sorted(choice.rules.items()))} if choice else None
+    wanted: dict = {"id": group_id, "rules": dict(sorted(matching.items()))}
+    if found_description != group.description or (choice and choice.description is not None):
+        wanted["description"] = found_description  # keeping it spares the group a replacement
+    have: dict | None = {"id": choice.id, "rules": dict(sorted(choice.rules.items()))} if choice else None
+    if choice and choice.description is not None:
+        have["description"] = choice.description
     if have != wanted:
-        yield Check(label, FAIL, f"exists ({group_id}, {len(rules)} rules): creating it fails",
-                    f"set {path}: {_flow(wanted)}")
+        yield _set(label, FAIL, f"exists ({group_id}, {len(rules)} rules): creating it fails", path, wanted)
     else:
         yield Check(label, PASS, f"exists ({group_id}); adopted with {len(matching)} of its rules")
     for rule in extra:
@@ -233,13 +243,11 @@ def _adopted_group(group: SecurityGroup, group_id: str, rules: list[dict], choic
                     f"--group-id {group_id} --security-group-rule-ids {rule['SecurityGroupRuleId']}")
 
 
-def _flow(value: dict) -> str:
-    """A YAML flow mapping, to paste into the environment file."""
-    def one(v: object) -> str:
-        if isinstance(v, dict):
-            return "{" + ", ".join(f"{k}: {one(x)}" for k, x in v.items()) + "}"
-        return str(v)
-    return one(value)
+def _flow(value: object) -> str:
+    """The value as YAML on one line, to paste into the environment file."""
+    import yaml
+
+    return yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=10_000).strip().removesuffix("\n...")
 
 
 def _endpoints(d: Design, ec2) -> Iterator[Check]:
@@ -252,7 +260,7 @@ def _endpoints(d: Design, ec2) -> Iterator[Check]:
     wanted = [("s3", d.platform.s3_gateway_service, "Gateway")] + \
              [(e.name, e.service_name, "Interface") for e in d.platform.interface_endpoints]
     for name, service, kind in wanted:
-        label, path = f"endpoint {name}", f"network.adopt_existing.vpc_endpoints.{name}"
+        label, path = f"endpoint {name}", ("network", "adopt_existing", "vpc_endpoints", name)
         same = [e for e in live if e["ServiceName"] == service and e["VpcEndpointType"] == kind]
         if kind == "Gateway":
             clashing = [e for e in same if tables & set(e.get("RouteTableIds", []))]
@@ -261,7 +269,7 @@ def _endpoints(d: Design, ec2) -> Iterator[Check]:
         choice = adopted.get(name)
         if choice and choice not in {e["VpcEndpointId"] for e in same}:
             yield Check(label, FAIL, f"adopted in the YAML ({choice}) but no {kind.lower()} endpoint {choice} for "
-                                     f"{service} is in {cfg.network.vpc_id}", f"remove {path}")
+                                     f"{service} is in {cfg.network.vpc_id}", f"remove {'.'.join(path)}")
         elif choice:
             endpoint = next(e for e in same if e["VpcEndpointId"] == choice)
             others = sorted(set(endpoint.get("RouteTableIds", [])) - tables)
@@ -274,23 +282,21 @@ def _endpoints(d: Design, ec2) -> Iterator[Check]:
         elif clashing:
             why = ("already routes S3 for " + ", ".join(sorted(tables & set(clashing[0].get("RouteTableIds", []))))
                    if kind == "Gateway" else "has private DNS: AWS refuses a second one (conflicting DNS domain)")
-            yield Check(label, FAIL, f"{clashing[0]['VpcEndpointId']} {why}",
-                        f"set {path}: {clashing[0]['VpcEndpointId']}")
+            yield _set(label, FAIL, f"{clashing[0]['VpcEndpointId']} {why}", path, clashing[0]["VpcEndpointId"])
         elif same:
-            yield Check(label, WARN, f"{same[0]['VpcEndpointId']} exists without private DNS: tfgen would add a "
-                                     "second endpoint", f"adopt it instead: set {path}: {same[0]['VpcEndpointId']}")
+            yield _set(label, WARN, f"{same[0]['VpcEndpointId']} exists without private DNS: tfgen would add a "
+                                    "second endpoint; adopting it is cleaner", path, same[0]["VpcEndpointId"])
         else:
             yield Check(label, PASS, "does not exist yet")
 
 
-def _adoption(label: str, exists: bool, adopted: bool, switch: str, what: str) -> Check:
+def _adoption(label: str, exists: bool, adopted: bool, path: tuple[str, ...], value: object, what: str) -> Check:
     if exists and adopted:
         return Check(label, PASS, "exists and is adopted")
     if exists:
-        return Check(label, FAIL, f"exists already: creating it fails ({what})", f"set {switch}")
+        return _set(label, FAIL, f"exists already: creating it fails ({what})", path, value)
     if adopted:
-        return Check(label, FAIL, "adopted in the YAML but does not exist: the import would fail",
-                     f"remove it from {switch.split(':')[0]}")
+        return _set(label, FAIL, "adopted in the YAML but does not exist: the import would fail", path, value)
     return Check(label, PASS, "does not exist yet")
 
 
@@ -299,43 +305,32 @@ def _imported(d: Design) -> set[str]:
     return {i for _, i in d.platform.imports} | {i for p in _projects(d) for _, i in p.imports}
 
 
-def _repositories(d: Design, ecr) -> Iterator[Check]:
-    if not d.config.ecr.enabled:
-        return
-    live: set[str] = set()
-    for page in ecr.get_paginator("describe_repositories").paginate():
-        live |= {r["repositoryName"] for r in page["repositories"]}
-    imported = _imported(d)
-    for repo, short in zip(d.platform.shared_repositories, d.config.ecr.shared_repos):
-        exists = repo.name in live
-        existing = [s for r, s in zip(d.platform.shared_repositories, d.config.ecr.shared_repos) if r.name in live]
-        yield _adoption(f"repository {repo.name}", exists, repo.name in imported,
-                        f"ecr.adopt_existing_shared_repos: [{', '.join(existing)}]", "images would stay, unmanaged")
-    for project in _projects(d):
-        for repo in project.repositories:
-            yield _adoption(f"repository {repo.name}", repo.name in live, repo.name in imported,
-                            _project_switch(d, project, live, set()), "images would stay, unmanaged")
-
-
-def _project_switch(d: Design, project: ProjectDesign, repos: set[str], groups: set[str]) -> str:
-    """The adopt_existing list that names exactly what exists of a project."""
-    stages = d.config.teams[project.team].projects[project.name].repos or d.config.ecr.project_repos
-    parts = [stage for repo, stage in zip(project.repositories, stages) if repo.name in repos]
-    if project.model_package_group in groups:
-        parts.insert(0, "model_package_group")
-    return f"teams.{project.team}.projects.{project.name}.adopt_existing: [{', '.join(parts)}]"
-
-
-def _model_package_groups(d: Design, sagemaker) -> Iterator[Check]:
-    live: set[str] = set()
+def _project_resources(d: Design, ecr, sagemaker) -> Iterator[Check]:
+    """Repositories and model package groups: what exists, and the adopt_existing list that names exactly it."""
+    repos: set[str] = set()
+    if d.config.ecr.enabled:
+        for page in ecr.get_paginator("describe_repositories").paginate():
+            repos |= {r["repositoryName"] for r in page["repositories"]}
+    groups: set[str] = set()
     for page in sagemaker.get_paginator("list_model_package_groups").paginate():
-        live |= {g["ModelPackageGroupName"] for g in page["ModelPackageGroupSummaryList"]}
+        groups |= {g["ModelPackageGroupName"] for g in page["ModelPackageGroupSummaryList"]}
     imported = _imported(d)
-    repos = {r.name for p in _projects(d) for r in p.repositories if r.name in imported}
+    shared = [short for r, short in zip(d.platform.shared_repositories, d.config.ecr.shared_repos) if r.name in repos]
+    for repo in d.platform.shared_repositories:
+        yield _adoption(f"repository {repo.name}", repo.name in repos, repo.name in imported,
+                        ("ecr", "adopt_existing_shared_repos"), shared, "its images would stay, unmanaged")
     for project in _projects(d):
+        cfg = d.config.teams[project.team].projects[project.name]
+        stages = cfg.repos if cfg.repos is not None else d.config.ecr.project_repos
+        parts = (["model_package_group"] if project.model_package_group in groups else []) + \
+                [stage for repo, stage in zip(project.repositories, stages) if repo.name in repos]
+        path = ("teams", project.team, "projects", project.name, "adopt_existing")
+        for repo in project.repositories:
+            yield _adoption(f"repository {repo.name}", repo.name in repos, repo.name in imported, path, parts,
+                            "its images would stay, unmanaged")
         name = project.model_package_group
-        yield _adoption(f"model package group {name}", name in live, name in imported,
-                        _project_switch(d, project, repos, live), "the plan's name clash")
+        yield _adoption(f"model package group {name}", name in groups, name in imported, path, parts,
+                        "the plan's name clash")
 
 
 def _log_groups(d: Design, logs) -> Iterator[Check]:
@@ -346,14 +341,13 @@ def _log_groups(d: Design, logs) -> Iterator[Check]:
     jobs = [gid for gid, name, _ in d.platform.log_groups if name in live]
     for gid, name, _ in d.platform.log_groups:
         yield _adoption(f"log group {name}", name in live, name in imported,
-                        f"logs.adopt_existing_job_log_groups: [{', '.join(jobs)}]",
-                        "SageMaker made it at the first job")
+                        ("logs", "adopt_existing_job_log_groups"), jobs, "SageMaker made it at the first job")
     for project in _projects(d):
         for endpoint in project.endpoints:
+            path = ("teams", project.team, "projects", project.name, "endpoints", endpoint.name,
+                    "adopt_existing_log_group")
             yield _adoption(f"log group {endpoint.log_group}", endpoint.log_group in live,
-                            endpoint.log_group in imported,
-                            f"teams.{project.team}.projects.{project.name}.endpoints.{endpoint.name}."
-                            "adopt_existing_log_group: true", "the endpoint exists")
+                            endpoint.log_group in imported, path, endpoint.log_group in live, "the endpoint exists")
 
 
 def table(checks: list[Check]) -> str:

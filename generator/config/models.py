@@ -54,6 +54,9 @@ class AdoptedSecurityGroup(Strict):
     id: SecurityGroupId
     # The rule's key in the design (e.g. https_from_vpc) -> its ID; `tfgen preflight` prints this map.
     rules: dict[str, SecurityGroupRuleId] = {}
+    # The group's own description, where it differs from tfgen's: AWS cannot change a group's
+    # description, and Terraform would replace (delete) the group to change it.
+    description: str | None = Field(default=None, max_length=255)
 
 
 class AdoptedNetwork(Strict):
@@ -197,7 +200,8 @@ class RoleChoice(Strict):
 
 
 # What a project may adopt: "model_package_group" or the stage of one of its repositories.
-AdoptableProjectPart = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=40)]
+AdoptableProjectPart = Annotated[str, StringConstraints(pattern=r"^(model_package_group|[a-z0-9]+(-[a-z0-9]+)*)$",
+                                                         max_length=40)]
 
 
 class Project(RoleChoice):

@@ -2,6 +2,8 @@
 # DO NOT EDIT: change the YAML, then render again.
 
 # One model package group per project: the project's registered model versions live here.
+# AWS cannot change a group's description: a new one would replace the group, so a changed
+# description (or an adopted group's own) is left as it is.
 
 resource "aws_sagemaker_model_package_group" "anti_money_laundering" {
   model_package_group_name        = "rc-anti-money-laundering"
@@ -9,6 +11,10 @@ resource "aws_sagemaker_model_package_group" "anti_money_laundering" {
 
   tags = {
     Name = "rc-anti-money-laundering"
+  }
+
+  lifecycle {
+    ignore_changes = [model_package_group_description]
   }
 }
 
@@ -18,5 +24,9 @@ resource "aws_sagemaker_model_package_group" "fraud_detection" {
 
   tags = {
     Name = "rc-fraud-detection"
+  }
+
+  lifecycle {
+    ignore_changes = [model_package_group_description]
   }
 }

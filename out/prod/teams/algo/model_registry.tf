@@ -2,6 +2,8 @@
 # DO NOT EDIT: change the YAML, then render again.
 
 # One model package group per project: the project's registered model versions live here.
+# AWS cannot change a group's description: a new one would replace the group, so a changed
+# description (or an adopted group's own) is left as it is.
 
 resource "aws_sagemaker_model_package_group" "recommendation_engine" {
   model_package_group_name        = "algo-recommendation-engine"
@@ -13,5 +15,6 @@ resource "aws_sagemaker_model_package_group" "recommendation_engine" {
 
   lifecycle {
     prevent_destroy = true
+    ignore_changes  = [model_package_group_description]
   }
 }

@@ -1,0 +1,152 @@
+"""tfgen preflight against the emulator, one problem at a time: each FAIL or WARN with its
+fix, exit 1 only on a FAIL, and nothing but read calls. (The whole brownfield account, fixed
+and applied, is tests/test_sandbox_brownfield.py.)"""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from generator import preflight as preflight_module
+from generator.cli import cli
+from generator.config.loader import load_environment
+from generator.design import design
+from sandbox import emulator as emulator_module
+from sandbox import lifecycle
+from sandbox.emulator import boto_client
+
+REGION = "eu-west-1"
+
+
+@pytest.fixture
+def emulator(monkeypatch):
+    with emulator_module.start() as started:
+        for key, value in started.env().items():
+            monkeypatch.setenv(key, value)
+        yield started
+
+
+def run(sb, *args: str):
+    return CliRunner().invoke(cli, ["--config-dir", str(sb.config_dir), "preflight", "sandbox", *args],
+                              catch_exceptions=False)
+
+
+def checks_of(sb) -> tuple[int, dict[str, dict]]:
+    result = run(sb, "--format", "json")
+    return result.exit_code, {c["check"]: c for c in json.loads(result.output)}
+
+
+def edit_yaml(sb, change) -> None:
+    path = sb.config_dir / "sandbox.yaml"
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def test_a_ready_account_passes_with_exit_0(emulator, tmp_path):
+    sb = lifecycle.prepare(emulator, tmp_path)
+    code, checks = checks_of(sb)
+    assert code == 0
+    assert {c["status"] for c in checks.values()} == {"PASS"}
+    text = run(sb).output
+    assert text.splitlines()[-1] == f"{len(checks)} checks: {len(checks)} passed, 0 warnings, 0 failed"
+
+
+def test_route_tables_a_subnet_outside_the_yaml_fails_an_unused_one_warns(emulator, tmp_path):
+    sb = lifecycle.prepare(emulator, tmp_path)
+    ec2 = boto_client(emulator, "ec2", REGION)
+    net = yaml.safe_load((sb.config_dir / "sandbox.yaml").read_text())["network"]
+    other = ec2.create_route_table(VpcId=net["vpc_id"])["RouteTable"]["RouteTableId"]
+    ec2.associate_route_table(RouteTableId=other, SubnetId=net["private_subnet_ids"][1])
+    unused = ec2.create_route_table(VpcId=net["vpc_id"])["RouteTable"]["RouteTableId"]
+    edit_yaml(sb, lambda d: d["network"].update(route_table_ids=[*net["route_table_ids"], unused]))
+    code, checks = checks_of(sb)
+    assert code == 1
+    subnet = net["private_subnet_ids"][1]
+    assert checks[f"route table of {subnet}"] == {
+        "check": f"route table of {subnet}", "status": "FAIL",
+        "found": f"{subnet} routes through {other}, which network.route_table_ids does not name: its jobs get no "
+                 "S3 gateway route",
+        "fix": f"add {other} to network.route_table_ids", "switch_path": [], "switch_value": None}
+    assert checks[f"route table {unused}"]["status"] == "WARN"
+
+
+def test_subnets_in_one_zone_fail_the_cross_zone_check(emulator, tmp_path):
+    sb = lifecycle.prepare(emulator, tmp_path, zones="a")
+    code, checks = checks_of(sb)
+    assert code == 1
+    assert checks["subnets across zones"]["status"] == "FAIL"
+    assert "1 availability zone (eu-west-1a)" in checks["subnets across zones"]["found"]
+
+
+def test_the_vpc_must_exist_and_have_the_yaml_cidr(emulator, tmp_path):
+    sb = lifecycle.prepare(emulator, tmp_path)
+    edit_yaml(sb, lambda d: d["network"].update(vpc_cidr="10.98.0.0/16"))
+    code, checks = checks_of(sb)
+    assert (code, checks["vpc"]["status"]) == (1, "FAIL")
+    assert checks["vpc"]["found"].endswith("has 10.99.0.0/16, the YAML says 10.98.0.0/16")
+    edit_yaml(sb, lambda d: d["network"].update(vpc_id="vpc-0123456789abcdef0"))
+    code, checks = checks_of(sb)
+    assert checks["vpc"]["status"] == "FAIL" and "vpc dns" not in checks  # nothing else to read in a missing VPC
+
+
+def test_roles_missing_not_trusting_sagemaker_or_already_there(emulator, tmp_path):
+    sb = lifecycle.prepare(emulator, tmp_path)
+    iam = boto_client(emulator, "iam", REGION)
+    iam.delete_role(RoleName="acme-sagemaker-algo")
+    iam.update_assume_role_policy(RoleName="acme-sagemaker-rc", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+                                                "Action": "sts:AssumeRole"}]}))
+    iam.create_role(RoleName="acme-sm-rc-anti-money-laundering-execution", AssumeRolePolicyDocument="{}")
+    code, checks = checks_of(sb)
+    assert code == 1
+    assert checks["execution role acme-sagemaker-algo"]["found"] == "not found; algo/recommendation-engine run as it"
+    assert checks["execution role acme-sagemaker-algo"]["fix"] == ("create the role, or name the existing one in "
+                                                                   "teams.algo.execution_role")
+    assert checks["execution role acme-sagemaker-rc"]["found"] == ("does not trust sagemaker.amazonaws.com: jobs "
+                                                                   "cannot run as it")
+    created = checks["execution role acme-sm-rc-anti-money-laundering-execution"]
+    assert created["status"] == "FAIL" and created["fix"] == (
+        "replace teams.rc.projects.anti-money-laundering.create_execution_role with execution_role: "
+        "arn:aws:iam::123456789012:role/acme-sm-rc-anti-money-laundering-execution")
+
+
+def test_adopting_what_does_not_exist_fails_before_the_import_would(emulator, tmp_path):
+    sb = lifecycle.prepare(emulator, tmp_path)
+
+    def adopt(d: dict) -> None:
+        d["network"]["adopt_existing"] = {"vpc_endpoints": {"sts": "vpce-0123456789abcdef0"}}
+        d["logs"] = {"adopt_existing_job_log_groups": True}
+
+    edit_yaml(sb, adopt)
+    code, checks = checks_of(sb)
+    assert code == 1
+    assert checks["endpoint sts"]["fix"] == "remove network.adopt_existing.vpc_endpoints.sts"
+    assert checks["log group /aws/sagemaker/TrainingJobs"]["found"] == ("adopted in the YAML but does not exist: the "
+                                                                        "import would fail")
+
+
+def test_an_endpoint_without_private_dns_only_warns(emulator, tmp_path):
+    sb = lifecycle.prepare(emulator, tmp_path)
+    net = yaml.safe_load((sb.config_dir / "sandbox.yaml").read_text())["network"]
+    sts = boto_client(emulator, "ec2", REGION).create_vpc_endpoint(
+        VpcId=net["vpc_id"], ServiceName=f"com.amazonaws.{REGION}.sts", VpcEndpointType="Interface",
+        SubnetIds=net["private_subnet_ids"], PrivateDnsEnabled=False)["VpcEndpoint"]["VpcEndpointId"]
+    code, checks = checks_of(sb)
+    assert code == 0  # a WARN alone does not fail
+    assert checks["endpoint sts"]["status"] == "WARN"
+    assert checks["endpoint sts"]["switch_path"] == ["network", "adopt_existing", "vpc_endpoints", "sts"]
+    assert checks["endpoint sts"]["switch_value"] == sts
+
+
+def test_preflight_only_reads(emulator, tmp_path):
+    sb = lifecycle.prepare(emulator, tmp_path)
+    session = boto3.session.Session(region_name=REGION)
+    calls: list[str] = []
+    session.events.register("before-call", lambda model, **_: calls.append(model.name))
+    preflight_module.preflight(design(load_environment(sb.config_dir, "sandbox")), session)
+    assert calls and all(name.startswith(("Describe", "Get", "List")) for name in calls), sorted(set(calls))
