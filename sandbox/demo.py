@@ -1,8 +1,9 @@
 """`make demo`: the whole lifecycle against the AWS emulator, with no AWS account.
 
-Starts moto server, creates the network, renders the sandbox environment, applies every
-root (platform first), verifies the account against the YAML, writes and prints
-security-groups.env, prints what was created, and stops the emulator.
+Starts moto server, creates the network and the execution roles the plan takes as given,
+runs the preflight, renders the sandbox environment, applies every root (platform first),
+verifies the account against the YAML, writes and prints security-groups.env, prints what
+was created, and stops the emulator.
 """
 
 from __future__ import annotations
@@ -38,7 +39,14 @@ def main() -> int:
         os.environ.update(emulator.env())
         say(f"  {emulator.url}; account {emulator_module.ACCOUNT}")
         sb = lifecycle.prepare(emulator, WORKDIR)
-        say("Created the existing network: VPC, two private subnets, route table")
+        say("Created what the plan takes as given: a VPC, two private subnets, the route table, the execution roles")
+        runner = CliRunner()
+        args = ["--config-dir", str(sb.config_dir), "--out-dir", str(sb.out_env.parent)]
+        say("tfgen preflight sandbox")
+        checked = runner.invoke(cli, [*args, "preflight", "sandbox"])
+        say(checked.output.rstrip())
+        if checked.exit_code != 0:
+            return 1
         rendered = lifecycle.render_sandbox(sb)
         say(f"Rendered {len(rendered.files)} files into {sb.out_env}")
         for root in sb.roots():
@@ -48,8 +56,6 @@ def main() -> int:
             lifecycle.apply(sb, root)
             state = json.loads((sb.out_env / root / "terraform.tfstate").read_text())
             say(f"  {len(state['resources'])} resources in {time.monotonic() - t0:.0f} s")
-        runner = CliRunner()
-        args = ["--config-dir", str(sb.config_dir), "--out-dir", str(sb.out_env.parent)]
         say("tfgen verify sandbox")
         verified = runner.invoke(cli, [*args, "verify", "sandbox"])
         say(verified.output.rstrip())

@@ -39,4 +39,4 @@ def test_init_and_validate_offline(env, root, tmp_path, tf_state_dir):
 def test_terraform_is_recent_enough():
     version = subprocess.run([terraform.terraform_binary(), "version", "-json"], capture_output=True, text=True)
     major, minor, _ = (int(x) for x in json.loads(version.stdout)["terraform_version"].split("."))
-    assert (major, minor) >= (1, 10)
+    assert (major, minor) >= (1, 11)  # use_lockfile is generally available from 1.11
