@@ -201,3 +201,22 @@ def test_model_package_group_over_63_characters(config_dir):
 def test_a_control_character(config_dir):
     (config_dir / "test.yaml").write_text(MINIMAL.replace("region:", "\x1fregion:"))
     assert error_of(config_dir) == "test.yaml:3: invalid YAML: control character U+001F is not allowed"
+
+
+def test_a_switch_that_takes_true_or_a_list_names_the_bad_item(config_dir):
+    """`adopt_existing` is true or a list: a bad item is named, not "should be a valid boolean"."""
+    (config_dir / "test.yaml").write_text(MINIMAL.replace("fraud-detection: {}",
+                                                          "fraud-detection:\n        adopt_existing: [Model]"))
+    assert error_of(config_dir) == (
+        "test.yaml:15: teams.rc.projects.fraud-detection.adopt_existing.0: 'Model' does not match "
+        "^(model_package_group|[a-z0-9]+(-[a-z0-9]+)*)$")
+
+
+def test_an_adopted_group_must_be_one_of_the_five(config_dir):
+    (config_dir / "test.yaml").write_text(MINIMAL.replace(
+        "  route_table_ids: [rtb-0123456789abcdef3]\n",
+        "  route_table_ids: [rtb-0123456789abcdef3]\n  adopt_existing:\n    security_groups:\n"
+        "      trainin: {id: sg-0123456789abcdef0}\n"))
+    assert error_of(config_dir) == (
+        "test.yaml:12: network.adopt_existing.security_groups.trainin: Input should be 'studio', 'vpc-endpoints', "
+        "'training', 'processing' or 'inference'")

@@ -256,3 +256,43 @@ def test_role_name_over_64_characters(config_dir):
     assert caught.value.message.endswith(
         f":14: teams.rc.projects.{project}: IAM role name {role!r} is 77 characters; AWS allows at most 64 "
         "(shorten tag_prefix, team or project, or name an existing execution_role)")
+
+
+ADOPTION_ERRORS = {
+    "a rule the group does not have": (
+        "  adopt_existing:\n    security_groups:\n      training:\n        id: sg-0123456789abcdef0\n"
+        "        rules: {https_to_vpc: sgr-0123456789abcdef0}\n", 14,
+        "network.adopt_existing.security_groups.training.rules.https_to_vpc",
+        "the training group has no designed rule 'https_to_vpc' (its rules: all_from_self, https_from_vpc, "
+        "https_to_anywhere, all_to_self)"),
+    "an endpoint that is not rendered": (
+        "  adopt_existing:\n    vpc_endpoints: {kms: vpce-0123456789abcdef0}\n", 11,
+        "network.adopt_existing.vpc_endpoints.kms",
+        "'kms' is not an endpoint this environment renders (s3, sagemaker.api, sagemaker.runtime, sts, logs, "
+        "ecr.api, ecr.dkr, monitoring)"),
+}
+
+
+@pytest.mark.parametrize("lines, line, field, message", ADOPTION_ERRORS.values(), ids=ADOPTION_ERRORS.keys())
+def test_adoption_switches_name_what_does_not_exist_in_the_design(config_dir, lines, line, field, message):
+    (config_dir / "test.yaml").write_text(MINIMAL.replace("  route_table_ids: [rtb-0123456789abcdef3]\n",
+                                                          "  route_table_ids: [rtb-0123456789abcdef3]\n" + lines))
+    with pytest.raises(ConfigError) as caught:
+        render(config_dir, "test")
+    assert caught.value.message == f"{config_dir / 'test.yaml'}:{line}: {field}: {message}"
+
+
+def test_adoption_renders_imports_for_groups_rules_and_endpoints(config_dir):
+    (config_dir / "test.yaml").write_text(MINIMAL.replace(
+        "  route_table_ids: [rtb-0123456789abcdef3]\n",
+        "  route_table_ids: [rtb-0123456789abcdef3]\n  adopt_existing:\n    security_groups:\n"
+        "      training: {id: sg-0123456789abcdef0, rules: {https_from_vpc: sgr-0123456789abcdef1},"
+        " description: by hand}\n    vpc_endpoints: {s3: vpce-0123456789abcdef2, sagemaker.api: vpce-0123456789abcdef3}\n"))
+    files = render(config_dir, "test").files
+    imports = files["platform/imports.tf"]
+    for address, import_id in (("aws_security_group.training", "sg-0123456789abcdef0"),
+                               ("aws_vpc_security_group_ingress_rule.training_https_from_vpc", "sgr-0123456789abcdef1"),
+                               ("aws_vpc_endpoint.s3", "vpce-0123456789abcdef2"),
+                               ("aws_vpc_endpoint.sagemaker_api", "vpce-0123456789abcdef3")):
+        assert f"  to = {address}\n  id = \"{import_id}\"\n" in imports
+    assert 'description = "by hand"' in files["platform/security_groups.tf"]  # kept: changing it replaces the group

@@ -114,9 +114,15 @@ def _nearest(positions: dict, path: Path_, default_file: str) -> tuple[str, int 
 
 
 def _located_error(exc: ValidationError, merged: Located) -> ConfigError:
-    """The first error, as FILE:LINE: FIELD.PATH: message (pydantic sorts by field order)."""
-    error = exc.errors()[0]
-    loc = tuple(part for part in error["loc"] if part != "[key]")  # pydantic's marker for a bad dict key
+    """The first error, as FILE:LINE: FIELD.PATH: message (pydantic sorts by field order).
+
+    A field that takes one of several types (`true` or a list) gets an error per type;
+    the most specific one is shown (a bad list item rather than "not a boolean").
+    """
+    errors = [(error, _data_loc(error, merged.data)) for error in exc.errors()]
+    first = errors[0][1]
+    same = [(e, loc) for e, loc in errors if loc[: len(first)] == first]
+    error, loc = max(same, key=lambda pair: len(pair[1]))
     file, line = _nearest(merged.positions, loc, merged.file)
     message = error["msg"]
     if message.startswith("Value error, "):
@@ -129,10 +135,30 @@ def _located_error(exc: ValidationError, merged: Located) -> ConfigError:
         message = "required field is missing"
     elif error["type"] == "string_pattern_mismatch":
         message = f"{error['input']!r} does not match {error['ctx']['pattern']}"
-    others = len(exc.errors()) - 1
+    others = len(errors) - len(same)
     if others:
         message += f" (and {others} more error{'s' if others > 1 else ''})"
     return ConfigError(file, line, ".".join(str(p) for p in loc), message)
+
+
+def _data_loc(error: dict, data: object) -> Path_:
+    """The error's location as a path in the YAML: without pydantic's markers for dict keys
+    and for the member of a union (`bool`, `list[...]`) that was tried."""
+    out: list = []
+    current = data
+    for part in error["loc"]:
+        if part == "[key]":
+            continue
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+        elif isinstance(current, list) and isinstance(part, int) and part < len(current):
+            current = current[part]
+        elif isinstance(current, dict) and error["type"] == "missing":
+            current = None
+        else:
+            continue  # a union member's tag: not a place in the file
+        out.append(part)
+    return tuple(out)
 
 
 def _fields_at(model: type[BaseModel], loc: Path_) -> set[str]:
