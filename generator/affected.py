@@ -10,6 +10,12 @@ from pathlib import Path
 from generator.errors import TfgenError
 
 
+class UnknownRevision(TfgenError):
+    """A --base git cannot resolve: a usage error (exit 2), not a failed command."""
+
+    exit_code = 2
+
+
 @dataclass(frozen=True)
 class AffectedRoot:
     root: str  # e.g. out/prod/teams/rc
@@ -41,7 +47,12 @@ def root_of(path: str, out_dir: str) -> tuple[str, str] | None:
 def affected(base: str, out_dir: Path) -> list[AffectedRoot]:
     top = Path(_git(["rev-parse", "--show-toplevel"], out_dir if out_dir.is_dir() else Path.cwd()).strip())
     relative = str(out_dir.resolve().relative_to(top))
-    _git(["rev-parse", "--verify", "--quiet", f"{base}^{{commit}}"], top)
+    check = subprocess.run(["git", "rev-parse", f"{base}^{{commit}}", "--"], cwd=top, capture_output=True, text=True)
+    if base.startswith("-") or check.returncode != 0:
+        reason = check.stderr.strip().splitlines()[-1].removeprefix("fatal: ").replace("^{commit}", "") \
+            if check.stderr.strip() else "not a revision"
+        raise UnknownRevision(f"--base {base}: {reason} (git cannot find a commit named {base!r}; fetch it, or "
+                              "give a branch, tag or commit that exists)")
     changed = _git(["diff", "--name-status", "--no-renames", base, "--", relative], top).splitlines()
     changed += [f"A\t{p}" for p in _git(["ls-files", "--others", "--exclude-standard", "--", relative], top).splitlines()]
     before = {root_of(p, relative) for p in _git(["ls-tree", "-r", "--name-only", base, "--", relative], top).splitlines()}

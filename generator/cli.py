@@ -15,6 +15,7 @@ OUT_DIR_HELP = "Folder the Terraform is written to (one subfolder per environmen
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tfgen", message="tfgen %(version)s")
 @click.option("--config-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("environments"),
               show_default=True, help=CONFIG_DIR_HELP)
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("out"),
@@ -53,7 +54,7 @@ def render_command(ctx: click.Context, env: str | None, all_envs: bool, force: b
     are written; .terraform/, state and lock files are never touched. With --check, CI's
     guard against hand edits and forgotten renders, nothing is written at all.
     """
-    from generator.render import differences, render, write
+    from generator.render import commit, differences, plan_write, render
 
     names = _environments(ctx, env, all_envs)
     # Render every environment before writing any: one bad file stops them all.
@@ -69,12 +70,15 @@ def render_command(ctx: click.Context, env: str | None, all_envs: bool, force: b
             if not found:
                 click.echo(f"{rendered.env}: {click.style('up to date', fg='green')} ({out_env})")
         if stale:
-            click.echo(f"{stale} file{'' if stale == 1 else 's'} not as the YAML gives: run `tfgen render` and commit")
+            again = "tfgen render --all" if all_envs else f"tfgen render {env}"
+            click.echo(f"{stale} file{'' if stale == 1 else 's'} not as the YAML gives: run `{again}` and commit")
             ctx.exit(1)
         return
-    for rendered in results:
-        out_env = ctx.obj["out_dir"] / rendered.env
-        report = write(rendered, out_env, force=force)
+    # Every environment is checked before any is written: one refusal writes none (all or nothing).
+    plans = [plan_write(rendered, ctx.obj["out_dir"] / rendered.env, force=force) for rendered in results]
+    commit(plans)
+    for rendered, plan in zip(results, plans):
+        out_env, report = plan.out_env, plan.report
         roots = rendered.roots()
         click.echo(f"{rendered.env}: {len(roots)} roots, {len(rendered.files)} files "
                    f"({len(report.written)} written, {len(report.unchanged)} unchanged, "
@@ -99,7 +103,7 @@ def list_command(ctx: click.Context) -> None:
                  f"{len(p.shared_repositories)} shared repositories",
                  f"{len(p.log_groups)} log groups"]
         if p.alarm_topic:
-            parts.append(f"an alarm topic with {_count(len(p.alarm_emails), 'e-mail')}, "
+            parts.append(f"an alarm topic with {_count(len(p.alarm_subscriptions), 'e-mail')}, "
                          f"{_count(len(p.event_rules), 'event rule')}")
         click.echo(f"  platform: {', '.join(parts)}")
         for team in d.teams:

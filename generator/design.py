@@ -47,6 +47,20 @@ def tf_id(*parts: str) -> str:
     return f"_{label}" if label[:1].isdigit() else label
 
 
+def email_id(email: str) -> str:
+    """The label of an e-mail's subscription: `ops+alerts@acme.example` -> `alarms_ops_plus_alerts_at_acme_example`.
+
+    Terraform labels allow letters, digits, `_` and `-`; an address may hold `+` and more.
+    Dots and hyphens become `_` (labels already applied keep their names); `@` is `_at_`,
+    `+` is `_plus_`, any other character `_xHH_`.
+    """
+    def spell(char: str) -> str:
+        if char.isascii() and (char.isalnum() or char == "_"):
+            return char
+        return {"-": "_", ".": "_", "@": "_at_", "+": "_plus_"}.get(char, f"_x{ord(char):02x}_")
+    return "alarms_" + "".join(spell(c) for c in email.lower())
+
+
 @dataclass(frozen=True)
 class SgRule:
     id: str  # the block label: group role plus what the rule means, never a list position
@@ -87,6 +101,12 @@ class InterfaceEndpoint:
     id: str
     service_name: str
     name: str  # as the YAML and AWS's docs say it: "sagemaker.api", "sts", "studio"
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: str
+    email: str
 
 
 @dataclass(frozen=True)
@@ -144,7 +164,7 @@ class Statement:
         if self.conditions:
             grouped: dict[str, dict[str, list[str]]] = {}
             for c in self.conditions:
-                grouped.setdefault(c.operator, {})[c.key] = list(c.values)
+                grouped.setdefault(c.operator, {})[c.key] = c.values[0] if len(c.values) == 1 else list(c.values)
             out["Condition"] = grouped
         return out
 
@@ -221,7 +241,7 @@ class PlatformDesign:
     shared_repositories: tuple[Repository, ...]
     log_groups: tuple[tuple[str, str, int], ...]  # (tf id, name, days)
     alarm_topic: str | None
-    alarm_emails: tuple[str, ...]
+    alarm_subscriptions: tuple[Subscription, ...]
     event_rules: tuple[EventRule, ...]
     imports: tuple[tuple[str, str], ...] = ()  # (address, import id) of resources to adopt
     s3_gateway_service: str = ""
@@ -271,7 +291,7 @@ def design(loaded: LoadedEnvironment) -> Design:
             ("training_jobs", "/aws/sagemaker/TrainingJobs", cfg.logs.retention_days.training_jobs),
         ),
         alarm_topic=topic,
-        alarm_emails=tuple(sorted(set(cfg.alarms.emails))) if topic else (),
+        alarm_subscriptions=_subscriptions(loaded) if topic else (),
         event_rules=tuple(
             EventRule(rule_id, f"{cfg.tag_prefix}-{kind}-job-failed", f"SageMaker {kind} jobs that failed", detail, status)
             for rule_id, detail, status, kind in (TRAINING_FAILED, PROCESSING_FAILED)
@@ -295,6 +315,20 @@ def design(loaded: LoadedEnvironment) -> Design:
                     kms_alias=f"alias/{cfg.tag_prefix}-alarms" if topic else None)
     _check_composed_names(loaded, result)
     return result
+
+
+def _subscriptions(loaded: LoadedEnvironment) -> tuple[Subscription, ...]:
+    """One e-mail subscription per address; two addresses that differ only in case or
+    punctuation would share a label, and are refused where the YAML lists them."""
+    by_id: dict[str, str] = {}
+    for email in sorted(set(loaded.config.alarms.emails)):
+        label = email_id(email)
+        if label in by_id:
+            file, line = loaded.where(("alarms", "emails"))
+            raise ConfigError(file, line, "alarms.emails", f"{by_id[label]!r} and {email!r} are one address to "
+                                                           "tfgen (same subscription label); list it once")
+        by_id[label] = email
+    return tuple(Subscription(label, email) for label, email in by_id.items())
 
 
 def security_groups(cfg: Environment) -> tuple[SecurityGroup, ...]:

@@ -18,7 +18,7 @@ from pathlib import Path
 import jinja2
 
 from generator.config.loader import LoadedEnvironment, load_environment
-from generator.design import TeamDesign, design, tf_id
+from generator.design import TeamDesign, design
 from generator.errors import TfgenError
 from generator.hcl_layout import align_attributes
 
@@ -59,7 +59,7 @@ def _jinja() -> jinja2.Environment:
         lstrip_blocks=True,
         autoescape=False,
     )
-    env.filters.update(q=_hcl_string, number=_number, tf_id=lambda s: tf_id(s.replace("@", "-at-")))
+    env.filters.update(q=_hcl_string, number=_number)
     return env
 
 
@@ -162,6 +162,19 @@ def manifest_text(rendered: Rendered) -> str:
     }, indent=2, sort_keys=True) + "\n"
 
 
+# Files terraform reads in a root: a foreign one would be applied with what tfgen rendered.
+TERRAFORM_FILES = ("*.tf", "*.tf.json", "*.tfvars", "*.tfvars.json")
+
+
+def foreign_terraform(rendered: Rendered, out_env: Path, previous: dict[str, str]) -> list[str]:
+    """Terraform files under out/ENV that tfgen neither generates now nor wrote before."""
+    if not out_env.is_dir():
+        return []
+    found = {str(path.relative_to(out_env)) for pattern in TERRAFORM_FILES for path in out_env.rglob(pattern)
+             if ".terraform" not in path.relative_to(out_env).parts}
+    return sorted(found - set(rendered.files) - set(previous))
+
+
 def differences(rendered: Rendered, out_env: Path) -> list[tuple[str, str]]:
     """(path, what) for every file where out/ENV is not what this render gives."""
     found = []
@@ -175,6 +188,7 @@ def differences(rendered: Rendered, out_env: Path) -> list[tuple[str, str]]:
     for path in sorted(set(previous) - set(rendered.files)):
         if (out_env / path).is_file():
             found.append((path, "no longer generated"))
+    found += [(path, "not written by tfgen") for path in foreign_terraform(rendered, out_env, previous)]
     manifest = out_env / MANIFEST
     if not manifest.is_file() or manifest.read_text() != manifest_text(rendered):
         found.append((MANIFEST, "differs" if manifest.is_file() else "missing"))
@@ -188,11 +202,30 @@ class WriteReport:
     removed: list[str]
 
 
-def write(rendered: Rendered, out_env: Path, force: bool = False) -> WriteReport:
+@dataclass(frozen=True)
+class WritePlan:
+    """What writing one environment will do, decided and checked before anything is written."""
+
+    out_env: Path
+    changed: dict[Path, bytes]
+    removed: list[str]
+    manifest: bytes
+    report: WriteReport
+
+
+def plan_write(rendered: Rendered, out_env: Path, force: bool = False) -> WritePlan:
+    """Every refusal happens here: a protected resource dropped, a generated file edited by
+    hand, a foreign Terraform file in a root. Nothing is written."""
     manifest = read_manifest(out_env)
     if rendered.protected:
         _refuse_to_destroy(rendered, manifest["stateful"])
     previous = manifest["files"]
+    extra = foreign_terraform(rendered, out_env, previous)
+    if extra:
+        raise TfgenError("refusing to render: terraform would apply files tfgen did not write along with what it "
+                         "renders:\n" + "\n".join(f"  {out_env / p}" for p in extra)
+                         + "\nMove what they hold into the YAML (or out of this folder); tfgen never deletes a "
+                           "file it did not write, with or without --force.")
     edited = [path for path, digest in sorted(previous.items())
               if (out_env / path).is_file() and _sha256((out_env / path).read_bytes()) != digest]
     foreign = [path for path in rendered.files if path not in previous and (out_env / path).exists()]
@@ -211,16 +244,28 @@ def write(rendered: Rendered, out_env: Path, force: bool = False) -> WriteReport
         else:
             changed[target] = data
             written.append(path)
-    _write_all(changed)
-    removed = []
-    for path in sorted(set(previous) - set(rendered.files)):
-        target = out_env / path
-        if target.is_file():
+    removed = [path for path in sorted(set(previous) - set(rendered.files)) if (out_env / path).is_file()]
+    return WritePlan(out_env, changed, removed, manifest_text(rendered).encode(),
+                     WriteReport(written, unchanged, removed))
+
+
+def commit(plans: list[WritePlan]) -> None:
+    """Write every planned environment in one two-phase write (manifests last), then remove
+    the files no longer generated."""
+    files = {target: data for plan in plans for target, data in plan.changed.items()}
+    files.update({plan.out_env / MANIFEST: plan.manifest for plan in plans})
+    _write_all(files)
+    for plan in plans:
+        for path in plan.removed:
+            target = plan.out_env / path
             target.unlink()
-            removed.append(path)
-            _remove_empty_parents(target.parent, out_env)
-    atomic_write(out_env / MANIFEST, manifest_text(rendered).encode())
-    return WriteReport(written, unchanged, removed)
+            _remove_empty_parents(target.parent, plan.out_env)
+
+
+def write(rendered: Rendered, out_env: Path, force: bool = False) -> WriteReport:
+    plan = plan_write(rendered, out_env, force)
+    commit([plan])
+    return plan.report
 
 
 def _refuse_to_destroy(rendered: Rendered, before: dict[str, list[str]]) -> None:

@@ -99,6 +99,15 @@ class Expected:
             roots.setdefault(f"teams/{project.team}", []).append(project)
         return roots
 
+    def rendered_team_roots(self) -> set[str]:
+        """Every team root out/ENV holds: teams with a managed project and, in a protected
+        environment, teams whose projects are all retired (their root keeps the `removed` blocks)."""
+        roots = set(self.team_roots())
+        if self.cfg.protected:
+            roots |= {f"teams/{name}" for name, team in self.cfg.teams.items()
+                      if any(project.retired for project in team.projects.values())}
+        return roots
+
     def repositories(self) -> dict[str, dict[str, int]]:
         """Per root, repository name -> images to keep."""
         repos: dict[str, dict[str, int]] = {"platform": {}}

@@ -4,7 +4,7 @@ parliament bundles that catalogue (AWS's Service Authorization Reference) and ru
 offline. Every finding fails the gate: RESOURCE_MISMATCH (an action granted on a resource
 it never applies to, so the grant silently does nothing), UNKNOWN_ACTION/PREFIX,
 MALFORMED, MISMATCHED_TYPE, UNKNOWN_CONDITION_FOR_ACTION, and RESOURCE_STAR (* where the
-action has a resource type it could be scoped to).
+action has a resource type it could be scoped to). A policy parliament cannot read fails too.
 """
 
 from __future__ import annotations
@@ -22,7 +22,11 @@ def findings(document: dict) -> list[str]:
 def _findings(text: str) -> tuple[str, ...]:
     from parliament import analyze_policy_string
 
-    policy = analyze_policy_string(text, ignore_private_auditors=True)
+    try:
+        policy = analyze_policy_string(text, ignore_private_auditors=True)
+    except Exception as exc:  # parliament cannot read some valid shapes (a list under Bool): fail closed
+        return (f"UNREADABLE: parliament could not analyse this policy ({type(exc).__name__}: {exc}); "
+                "write it in a shape it reads (e.g. a single condition value as a string)",)
     return tuple(f"{f.issue}: {_detail(f.detail)}" for f in policy.findings)
 
 

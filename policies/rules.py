@@ -467,7 +467,7 @@ def protected(inv: Inventory, exp: Expected) -> Iterator[Violation]:
 
 
 def _expected_roots(exp: Expected) -> dict[str, str]:
-    return {"platform": "platform", **{root: root.split("/", 1)[1] for root in exp.team_roots()}}
+    return {"platform": "platform", **{root: root.split("/", 1)[1] for root in exp.rendered_team_roots()}}
 
 
 @rule("TFG-PROV-001", "Every root exists and its aws provider pins allowed_account_ids to the environment's account "

@@ -79,7 +79,7 @@ def test_render_never_touches_what_it_did_not_write(tfgen):
         root / ".terraform/providers/marker": "provider",
         root / "terraform.tfstate": '{"version": 4}',
         root / ".terraform.lock.hcl": "# lock",
-        root / "local_overrides.tf": "# mine",
+        tfgen.out / "test/security-groups.env": "SG_TRAINING=sg-1\n",
     }
     for path, text in keep.items():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -88,6 +88,41 @@ def test_render_never_touches_what_it_did_not_write(tfgen):
     assert tfgen("render", "test").exit_code == 0
     for path, text in keep.items():
         assert path.read_text() == text
+
+
+FOREIGN_RULE = ('resource "aws_vpc_security_group_ingress_rule" "extra" {\n'
+                '  security_group_id = "sg-0123456789abcdef0"\n  ip_protocol = "-1"\n  cidr_ipv4 = "0.0.0.0/0"\n}\n')
+
+
+@pytest.mark.parametrize("name", ["platform/extra.tf", "teams/rc/override.tf.json", "platform/x.auto.tfvars"])
+def test_a_hand_written_terraform_file_in_a_root_fails_render_and_check(tfgen, name):
+    """What is applied must be what tfgen rendered: a foreign file terraform would read is named,
+    by render (with or without --force) and by render --check, and left where it is."""
+    tfgen("render", "test")
+    foreign = tfgen.out / "test" / name
+    foreign.write_text(FOREIGN_RULE)
+    before = {p: p.read_bytes() for p in (tfgen.out / "test").rglob("*") if p.is_file()}
+    for args in (("render", "test"), ("render", "test", "--force")):
+        result = tfgen(*args)
+        assert result.exit_code == 1
+        assert f"  {foreign}\n" in result.output and "tfgen never deletes a file it did not write" in result.output
+    checked = tfgen("render", "test", "--check")
+    assert checked.exit_code == 1
+    assert f"not written by tfgen: {foreign}" in checked.output
+    assert {p: p.read_bytes() for p in (tfgen.out / "test").rglob("*") if p.is_file()} == before
+
+
+def test_render_all_writes_nothing_when_one_environment_is_refused(tfgen):
+    """All or nothing across environments: a protected deletion in one leaves every other as it was."""
+    (tfgen.config_dir / "prot.yaml").write_text(MINIMAL + "protected: true\n")
+    assert tfgen("render", "--all").exit_code == 0
+    before = {p: p.read_bytes() for p in tfgen.out.rglob("*") if p.is_file()}
+    (tfgen.config_dir / "test.yaml").write_text(MINIMAL.replace("eu-west-1", "eu-west-2"))  # fine alone
+    (tfgen.config_dir / "prot.yaml").write_text(MINIMAL.replace("      fraud-detection: {}\n", "      other: {}\n")
+                                                + "protected: true\n")  # deletes a protected project
+    result = tfgen("render", "--all")
+    assert result.exit_code == 1 and "refusing to render prot: it is protected" in result.output
+    assert {p: p.read_bytes() for p in tfgen.out.rglob("*") if p.is_file()} == before
 
 
 def test_files_no_longer_generated_are_removed(tfgen):
@@ -134,3 +169,10 @@ def test_outputs_before_apply_is_a_clear_error(tfgen):
     assert result.exit_code == 1
     assert result.output.startswith(f"Error: cannot read the outputs of {tfgen.out / 'test/platform'}; "
                                     "was it initialised and applied?")
+
+
+def test_version():
+    from importlib.metadata import version
+
+    result = CliRunner().invoke(cli, ["--version"])
+    assert (result.exit_code, result.output) == (0, f"tfgen {version('tfgen')}\n")

@@ -296,3 +296,25 @@ def test_adoption_renders_imports_for_groups_rules_and_endpoints(config_dir):
                                ("aws_vpc_endpoint.sagemaker_api", "vpce-0123456789abcdef3")):
         assert f"  to = {address}\n  id = \"{import_id}\"\n" in imports
     assert 'description = "by hand"' in files["platform/security_groups.tf"]  # kept: changing it replaces the group
+
+
+def test_an_email_with_plus_addressing_gets_a_valid_label(config_dir):
+    """Terraform labels are letters, digits, `_` and `-`: `+` and `@` are spelled out."""
+    (config_dir / "test.yaml").write_text(MINIMAL + "alarms:\n  enabled: true\n"
+                                                    "  emails: [ops+alerts@acme.example, o.p-s@acme.example]\n")
+    platform = design(load_environment(config_dir, "test")).platform
+    assert [(s.id, s.email) for s in platform.alarm_subscriptions] == [
+        ("alarms_o_p_s_at_acme_example", "o.p-s@acme.example"),
+        ("alarms_ops_plus_alerts_at_acme_example", "ops+alerts@acme.example")]
+    assert 'resource "aws_sns_topic_subscription" "alarms_ops_plus_alerts_at_acme_example"' in \
+        render(config_dir, "test").files["platform/alarms.tf"]
+
+
+def test_two_addresses_with_one_label_are_refused_where_listed(config_dir):
+    (config_dir / "test.yaml").write_text(MINIMAL + "alarms:\n  enabled: true\n"
+                                                    "  emails: [ops.team@acme.example, ops-team@acme.example]\n")
+    with pytest.raises(ConfigError) as caught:
+        render(config_dir, "test")
+    assert caught.value.message.endswith(
+        "test.yaml:17: alarms.emails: 'ops-team@acme.example' and 'ops.team@acme.example' are one address to tfgen "
+        "(same subscription label); list it once")

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from generator import aws_limits
 from generator.cli import cli
 from generator.config.loader import load_environment
+from generator.design import email_id
 from generator.render import render, write
 from policies.engine import evaluate
 from policies.expected import Expected
@@ -59,7 +60,10 @@ def configurations(draw) -> dict:
             if "{account}" in settings_.get("execution_role", ""):
                 settings_["execution_role"] = settings_["execution_role"].format(account=config["account_id"])
     if draw(st.booleans()):
-        config["alarms"] = {"enabled": True, "emails": ["ops@example.com"]}
+        # Addresses as people write them: plus-addressing, dots, hyphens (one subscription label each).
+        email = st.builds("{}@{}.example".format, st.text(alphabet="abz09+.-_", min_size=1, max_size=12), slug)
+        config["alarms"] = {"enabled": True, "emails": draw(st.lists(email, min_size=1, max_size=3,
+                                                                     unique_by=email_id))}
     return config
 
 

@@ -54,7 +54,9 @@ def test_render_check_lists_what_differs_and_writes_nothing(rendered):
     assert f"differs: {edited}" in lines
     assert f"missing: {out / 'test/teams/algo/iam.tf'}" in lines
     assert f"differs: {out / 'test/.tfgen-manifest.json'}" in lines
-    assert lines[-1].endswith("files not as the YAML gives: run `tfgen render` and commit")
+    assert lines[-1].endswith("files not as the YAML gives: run `tfgen render test` and commit")
+    everything = invoke(config_dir, out, "render", "--all", "--check")
+    assert everything.output.splitlines()[-1].endswith("run `tfgen render --all` and commit")  # a real command
     assert sorted(p for p in out.rglob("*") if p.is_file()) == before
 
 
@@ -150,7 +152,9 @@ def test_affected_lists_the_roots_that_changed_since_a_revision(tmp_path):
     none = CliRunner().invoke(cli, ["--out-dir", str(repo / "out"), "affected", "--base", "HEAD"])
     assert none.exit_code == 0 and none.output == ""
     bad = CliRunner().invoke(cli, ["--out-dir", str(repo / "out"), "affected", "--base", "nope"])
-    assert bad.exit_code == 1 and bad.output.startswith("Error: git rev-parse")
+    assert bad.exit_code == 2  # a usage error, with git's reason
+    assert bad.output == ("Error: --base nope: bad revision 'nope' (git cannot find a commit named 'nope'; fetch "
+                          "it, or give a branch, tag or commit that exists)\n")
 
 
 # --- schema --------------------------------------------------------------------------------

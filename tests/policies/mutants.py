@@ -172,13 +172,13 @@ MUTANTS: list[Mutant] = [
     Mutant("object reads on * in the describe statement", "TFG-IAM-003",
            in_block(RC_IAM, AML_RUNTIME, '"ec2:DescribeVpcs",', '"ec2:DescribeVpcs",\n          "s3:GetObject",')),
     Mutant("network interfaces created without the VPC condition", "TFG-IAM-005",
-           in_block(RC_IAM, AML_RUNTIME, f'        Condition = {{\n          ArnEquals = {{ "ec2:Vpc" = ["{PROD_VPC}"] }}\n'
+           in_block(RC_IAM, AML_RUNTIME, f'        Condition = {{\n          ArnEquals = {{ "ec2:Vpc" = "{PROD_VPC}" }}\n'
                                          '        }\n      },\n      # Hand', '      },\n      # Hand')),
     Mutant("network interfaces deleted in another VPC", "TFG-IAM-005",
            in_block(RC_IAM, AML_RUNTIME, f'Resource = ["arn:aws:ec2:eu-west-1:333333333333:network-interface/*"]\n'
-                                         f'        Condition = {{\n          ArnEquals = {{ "ec2:Vpc" = ["{PROD_VPC}"]',
+                                         f'        Condition = {{\n          ArnEquals = {{ "ec2:Vpc" = "{PROD_VPC}"',
                     f'Resource = ["arn:aws:ec2:eu-west-1:333333333333:network-interface/*"]\n'
-                    f'        Condition = {{\n          ArnEquals = {{ "ec2:Vpc" = ["{PROD_VPC[:-1]}9"]')),
+                    f'        Condition = {{\n          ArnEquals = {{ "ec2:Vpc" = "{PROD_VPC[:-1]}9"')),
     Mutant("prevent_destroy removed from a model package group in prod", "TFG-PROT-001",
            in_block("teams/rc/model_registry.tf", '"fraud_detection"', "prevent_destroy = true", "prevent_destroy = false")),
     Mutant("prevent_destroy removed from a log group in prod", "TFG-PROT-001",

@@ -75,3 +75,13 @@ def test_docs_list_every_rule_as_it_states_itself():
     text = (REPO / "docs" / "policies.md").read_text()
     listed = dict(re.findall(r"^\| (TFG-[A-Z]+-\d+) \| (.+) \|$", text, re.MULTILINE))
     assert listed == {r.id: r.statement for r in RULES}
+
+
+def test_a_policy_parliament_cannot_read_fails_closed():
+    """parliament 1.6.4 raises on a list under Bool (AWS accepts it): the gate reports it, never passes it."""
+    listed = policy({"Effect": "Allow", "Action": "kms:CreateGrant",
+                     "Resource": "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab",
+                     "Condition": {"Bool": {"kms:GrantIsForAWSResource": ["true"]}}})
+    assert [f.split(":", 1)[0] for f in iam_catalogue.findings(listed)] == ["UNREADABLE"]
+    listed["Statement"][0]["Condition"]["Bool"]["kms:GrantIsForAWSResource"] = "true"
+    assert iam_catalogue.findings(listed) == []

@@ -29,7 +29,11 @@ VARIANTS = {
     "alarms on": "alarms:\n  enabled: true\n  emails: [a@b.example]\n",
     "protected": "protected: true\n",
     "existing role": "",
+    "created role": "",
     "own stages and retention": "",
+    # Every project of a team retired in a protected environment: the team's root keeps only its
+    # `removed` blocks, and its provider's tags still name the team (TFG-PROV-002 once expected '?').
+    "a team with only retired projects": "protected: true\n",
 }
 
 
@@ -38,13 +42,22 @@ def test_every_rule_passes_on_other_valid_configurations(variant, config_dir, tm
     text = MINIMAL + VARIANTS[variant]
     if variant == "existing role":
         text = text.replace("fraud-detection: {}", "fraud-detection:\n        execution_role: ds-role")
+    if variant == "created role":
+        text = text.replace("fraud-detection: {}", "fraud-detection:\n        create_execution_role: true\n"
+                                                   "        data_buckets: [ml-data]\n        kms_key_arns: "
+                                                   "[arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab]")
+    if variant == "a team with only retired projects":
+        text = text.replace("fraud-detection: {}", "fraud-detection:\n        retired: true")
     if variant == "own stages and retention":
         text = text.replace("fraud-detection: {}", "fraud-detection:\n        repos: [training]\n"
                                                    "        image_retention: 3\n        endpoints:\n          e1: {}")
     (config_dir / "test.yaml").write_text(text)
-    write(render(config_dir, "test"), tmp_path / "out" / "test")
+    rendered = render(config_dir, "test")
+    write(rendered, tmp_path / "out" / "test")
     expected = Expected("test", load_environment(config_dir, "test").config)
     assert evaluate(from_hcl(tmp_path / "out" / "test"), expected) == []
+    if variant == "a team with only retired projects":
+        assert "teams/rc/retired.tf" in rendered.files and "teams/rc/iam.tf" not in rendered.files
 
 
 def test_rules_have_stable_ids_and_statements():

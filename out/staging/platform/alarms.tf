@@ -58,10 +58,10 @@ resource "aws_sns_topic_policy" "alarms" {
   })
 }
 
-resource "aws_sns_topic_subscription" "alarms_ml_platform_at_acme_example" {
+resource "aws_sns_topic_subscription" "alarms_ml_platform_plus_staging_at_acme_example" {
   topic_arn = aws_sns_topic.alarms.arn
   protocol  = "email"
-  endpoint  = "ml-platform@acme.example"
+  endpoint  = "ml-platform+staging@acme.example"
 }
 
 resource "aws_cloudwatch_event_rule" "training_job_failed" {

@@ -112,7 +112,7 @@ resource "aws_iam_role_policy" "anti_money_laundering_runtime" {
         Action   = ["cloudwatch:PutMetricData"]
         Resource = ["*"]
         Condition = {
-          StringLike = { "cloudwatch:namespace" = ["/aws/sagemaker/*"] }
+          StringLike = { "cloudwatch:namespace" = "/aws/sagemaker/*" }
         }
       },
       # Jobs in VPC mode: network interfaces in the private subnets, with groups of this VPC only.
@@ -128,7 +128,7 @@ resource "aws_iam_role_policy" "anti_money_laundering_runtime" {
           "arn:aws:ec2:eu-west-1:333333333333:security-group/*",
         ]
         Condition = {
-          ArnEquals = { "ec2:Vpc" = ["arn:aws:ec2:eu-west-1:333333333333:vpc/vpc-0c1b2c3d4e5f60001"] }
+          ArnEquals = { "ec2:Vpc" = "arn:aws:ec2:eu-west-1:333333333333:vpc/vpc-0c1b2c3d4e5f60001" }
         }
       },
       # Hand the job's interfaces to SageMaker and delete them afterwards, in this VPC only.
@@ -142,7 +142,7 @@ resource "aws_iam_role_policy" "anti_money_laundering_runtime" {
         ]
         Resource = ["arn:aws:ec2:eu-west-1:333333333333:network-interface/*"]
         Condition = {
-          ArnEquals = { "ec2:Vpc" = ["arn:aws:ec2:eu-west-1:333333333333:vpc/vpc-0c1b2c3d4e5f60001"] }
+          ArnEquals = { "ec2:Vpc" = "arn:aws:ec2:eu-west-1:333333333333:vpc/vpc-0c1b2c3d4e5f60001" }
         }
       },
       # Describe calls have no resource type: AWS grants them on * only.

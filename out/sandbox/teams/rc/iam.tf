@@ -112,7 +112,7 @@ resource "aws_iam_role_policy" "anti_money_laundering_runtime" {
         Action   = ["cloudwatch:PutMetricData"]
         Resource = ["*"]
         Condition = {
-          StringLike = { "cloudwatch:namespace" = ["/aws/sagemaker/*"] }
+          StringLike = { "cloudwatch:namespace" = "/aws/sagemaker/*" }
         }
       },
       # Jobs in VPC mode: network interfaces in the private subnets, with groups of this VPC only.
@@ -127,7 +127,7 @@ resource "aws_iam_role_policy" "anti_money_laundering_runtime" {
           "arn:aws:ec2:eu-west-1:123456789012:security-group/*",
         ]
         Condition = {
-          ArnEquals = { "ec2:Vpc" = ["arn:aws:ec2:eu-west-1:123456789012:vpc/vpc-00000000000000000"] }
+          ArnEquals = { "ec2:Vpc" = "arn:aws:ec2:eu-west-1:123456789012:vpc/vpc-00000000000000000" }
         }
       },
       # Hand the job's interfaces to SageMaker and delete them afterwards, in this VPC only.
@@ -141,7 +141,7 @@ resource "aws_iam_role_policy" "anti_money_laundering_runtime" {
         ]
         Resource = ["arn:aws:ec2:eu-west-1:123456789012:network-interface/*"]
         Condition = {
-          ArnEquals = { "ec2:Vpc" = ["arn:aws:ec2:eu-west-1:123456789012:vpc/vpc-00000000000000000"] }
+          ArnEquals = { "ec2:Vpc" = "arn:aws:ec2:eu-west-1:123456789012:vpc/vpc-00000000000000000" }
         }
       },
       # Describe calls have no resource type: AWS grants them on * only.
