@@ -19,3 +19,18 @@ class ConfigError(TfgenError):
         where = f"{file}:{line}" if line else file
         parts = [where, field, message] if field else [where, message]
         super().__init__(": ".join(parts))
+
+
+class ConfigErrors(ConfigError):
+    """Several located configuration errors at once, one a line."""
+
+    SHOWN = 20
+
+    def __init__(self, errors: list[ConfigError]):
+        self.errors = errors
+        first = errors[0]
+        self.file, self.line, self.field, self.problem = first.file, first.line, first.field, first.problem
+        lines = [f"  {e.message}" for e in errors[: self.SHOWN]]
+        if len(errors) > self.SHOWN:
+            lines.append(f"  ... and {len(errors) - self.SHOWN} more")
+        click.ClickException.__init__(self, f"{len(errors)} errors in the configuration:\n" + "\n".join(lines))

@@ -72,7 +72,8 @@ def test_unknown_key_says_where_and_guesses(config_dir):
 
 def test_missing_required_field(config_dir):
     (config_dir / "test.yaml").write_text(MINIMAL.replace('account_id: "123456789012"\n', ""))
-    assert error_of(config_dir) == "test.yaml: account_id: required field is missing"
+    assert error_of(config_dir) == ("test.yaml:1: account_id: required field is missing (write it in test.yaml or "
+                                    "a file it inherits)")
 
 
 def test_wrong_type(config_dir):
@@ -220,3 +221,23 @@ def test_an_adopted_group_must_be_one_of_the_five(config_dir):
     assert error_of(config_dir) == (
         "test.yaml:12: network.adopt_existing.security_groups.trainin: Input should be 'studio', 'vpc-endpoints', "
         "'training', 'processing' or 'inference'")
+
+
+def test_every_error_is_shown_each_with_its_line(config_dir):
+    (config_dir / "test.yaml").write_text(MINIMAL.replace("eu-west-1", "eu-westeros-1")
+                                          + "ecr:\n  image_retention: 0\nlogs:\n  retention_days:\n    endpoints: 15\n")
+    assert error_of(config_dir).splitlines() == [
+        "3 errors in the configuration:",
+        "  test.yaml:3: region: unknown AWS region 'eu-westeros-1'",
+        "  test.yaml:16: ecr.image_retention: Input should be greater than or equal to 1",
+        "  test.yaml:19: logs.retention_days.endpoints: 15 is not a CloudWatch retention (allowed: 1, 3, 5, 7, 14, 30, "
+        "60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)",
+    ]
+
+
+def test_an_empty_file_is_named_where_it_is(config_dir):
+    (config_dir / "test.yaml").write_text("# nothing yet\n")
+    assert error_of(config_dir).startswith("test.yaml:1: the file is empty")
+    (config_dir / "_shared.yaml").write_text("")
+    (config_dir / "test.yaml").write_text("inherits: _shared\n" + MINIMAL)
+    assert error_of(config_dir).startswith("_shared.yaml:1: the file is empty")  # not an error of test.yaml

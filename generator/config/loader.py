@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from generator.config.models import Environment
 from generator.config.yaml_source import Located, Path_, load_yaml
-from generator.errors import ConfigError, TfgenError
+from generator.errors import ConfigError, ConfigErrors, TfgenError
 
 INHERITS_KEY = "inherits"
 
@@ -114,15 +114,23 @@ def _nearest(positions: dict, path: Path_, default_file: str) -> tuple[str, int 
 
 
 def _located_error(exc: ValidationError, merged: Located) -> ConfigError:
-    """The first error, as FILE:LINE: FIELD.PATH: message (pydantic sorts by field order).
+    """Every error, each as FILE:LINE: FIELD.PATH: message, in the order of the fields.
 
     A field that takes one of several types (`true` or a list) gets an error per type;
-    the most specific one is shown (a bad list item rather than "not a boolean").
+    only the most specific is shown (a bad list item rather than "not a boolean").
     """
-    errors = [(error, _data_loc(error, merged.data)) for error in exc.errors()]
-    first = errors[0][1]
-    same = [(e, loc) for e, loc in errors if loc[: len(first)] == first]
-    error, loc = max(same, key=lambda pair: len(pair[1]))
+    pending = [(error, _data_loc(error, merged.data)) for error in exc.errors()]
+    located: list[ConfigError] = []
+    while pending:
+        first = pending[0][1]
+        same = [(e, loc) for e, loc in pending if loc[: len(first)] == first]
+        pending = [(e, loc) for e, loc in pending if loc[: len(first)] != first]
+        error, loc = max(same, key=lambda pair: len(pair[1]))
+        located.append(_one_error(error, loc, merged))
+    return located[0] if len(located) == 1 else ConfigErrors(located)
+
+
+def _one_error(error: dict, loc: Path_, merged: Located) -> ConfigError:
     file, line = _nearest(merged.positions, loc, merged.file)
     message = error["msg"]
     if message.startswith("Value error, "):
@@ -133,11 +141,11 @@ def _located_error(exc: ValidationError, merged: Located) -> ConfigError:
         message = "unknown key" + (f"; did you mean {guess[0]!r}?" if guess else "") + f" (allowed: {', '.join(allowed)})"
     elif error["type"] == "missing":
         message = "required field is missing"
+        if line is None:  # a top-level key written nowhere in the chain: the environment's own file
+            file, line = merged.file, 1
+            message += f" (write it in {Path(merged.file).name} or a file it inherits)"
     elif error["type"] == "string_pattern_mismatch":
         message = f"{error['input']!r} does not match {error['ctx']['pattern']}"
-    others = len(errors) - len(same)
-    if others:
-        message += f" (and {others} more error{'s' if others > 1 else ''})"
     return ConfigError(file, line, ".".join(str(p) for p in loc), message)
 
 

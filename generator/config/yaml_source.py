@@ -56,9 +56,9 @@ def load_yaml(path: Path, display: str) -> Located:
         problem = " ".join(p for p in (exc.context, exc.problem) if p)
         raise ConfigError(display, line, "", f"invalid YAML: {problem}") from None
     located = Located(data=None, file=display)
-    if root is None:
-        located.data = {}
-        return located
+    if root is None:  # empty, or only comments: named here, not as missing fields of the file that inherits it
+        raise ConfigError(display, 1, "", "the file is empty: an environment file holds settings (or `inherits:` "
+                                          "and what differs); a shared layer holds what its children share")
     if not isinstance(root, yaml.MappingNode):
         raise ConfigError(display, root.start_mark.line + 1, "", "the top level must be a mapping of settings")
     builder = _Builder(display, located.positions)
