@@ -194,6 +194,12 @@ def test_the_example_ci_and_hook_files_parse():
     steps = " ".join(str(s.get("run", "")) for s in workflow["jobs"]["gate"]["steps"])
     for command in ("tfgen render --all --check", "--format sarif", "--format junit", "tfgen affected"):
         assert command in steps
+    # Plan and apply: one matrix entry per affected root, each in its own environment (and so with that
+    # environment's role), never one role for every environment.
+    for job in ("plan", "apply"):
+        assert workflow["jobs"][job]["strategy"]["matrix"] == {"include": "${{ fromJson(needs.gate.outputs.roots) }}"}
+        assert "matrix.env" in workflow["jobs"][job]["environment"]
+    assert "{root, env}" in steps
     hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
     assert {h["id"] for h in hooks} == {"tfgen-render-check", "tfgen-check"}
     assert shutil.which("git")
