@@ -7,12 +7,15 @@ out/ENV, and a fresh render of the YAML in a temporary folder.
 from __future__ import annotations
 
 import difflib
+import json
+import re
 import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator.render import Rendered, write
+from generator.rule_key import describe as describe_rule
 
 NOUNS = {
     "aws_ecr_repository": ("repository", "repositories"),
@@ -22,8 +25,18 @@ NOUNS = {
     "aws_iam_role_policy": ("role policy", "role policies"),
     "aws_cloudwatch_log_group": ("log group", "log groups"),
     "aws_cloudwatch_metric_alarm": ("alarm", "alarms"),
+    "aws_security_group": ("security group", "security groups"),
+    "aws_vpc_endpoint": ("VPC endpoint", "VPC endpoints"),
+    "aws_sns_topic_subscription": ("alarm e-mail", "alarm e-mails"),
+    "aws_cloudwatch_event_rule": ("event rule", "event rules"),
+    "aws_cloudwatch_event_target": ("event target", "event targets"),
+    "aws_sns_topic": ("alarm topic", "alarm topics"),
+    "aws_sns_topic_policy": ("topic policy", "topic policies"),
+    "aws_kms_key": ("KMS key", "KMS keys"),
+    "aws_kms_alias": ("KMS alias", "KMS aliases"),
 }
 RULE_TYPES = ("aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule", "aws_security_group_rule")
+SHOWN_CHANGES = 6
 
 
 @dataclass
@@ -46,7 +59,7 @@ def _counted(types: Counter) -> str:
 
 def diff(rendered: Rendered, out_env: Path) -> Diff:
     from policies.inventory import Inventory, from_hcl
-    from policies.rules import describe_rule, sg_rules
+    from policies.rules import sg_rules
 
     result = Diff()
     with tempfile.TemporaryDirectory() as folder:
@@ -55,6 +68,9 @@ def diff(rendered: Rendered, out_env: Path) -> Diff:
         new = from_hcl(fresh)
         old = from_hcl(out_env) if out_env.is_dir() and any(out_env.rglob("*.tf")) else Inventory()
         result.files, result.terraform = _file_diff(out_env, fresh)
+    retired_before = _retired({str(p.relative_to(out_env)): p.read_text() for p in out_env.rglob("retired.tf")}
+                              if out_env.is_dir() else {})
+    retired_after = _retired({path: text for path, text in rendered.files.items() if path.endswith("/retired.tf")})
 
     def index(inventory):
         return {(r.root, r.type, r.name): r for r in inventory.resources}
@@ -65,23 +81,41 @@ def diff(rendered: Rendered, out_env: Path) -> Diff:
     changed = {k: after[k] for k in after.keys() & before.keys()
                if (after[k].values, after[k].prevent_destroy) != (before[k].values, before[k].prevent_destroy)}
 
-    # Projects: each owns the resources whose labels start with its model package group's label.
-    def projects(resources: dict) -> dict[tuple[str, str], str]:
-        return {(k[0], k[2]): str(r.values.get("model_package_group_name")) for k, r in resources.items()
-                if k[1] == "aws_sagemaker_model_package_group"}
+    # Projects own the resources labelled with their label; with `fraud` beside `fraud-detection`,
+    # `fraud_detection_training` is fraud-detection's: the longest label wins.
+    names: dict[tuple[str, str], str] = {}  # (root, label) -> team/project
+    for inventory in (old, new):
+        for r in inventory.of_type("aws_sagemaker_model_package_group"):
+            team = r.root.split("/", 1)[1]
+            group = str(r.values.get("model_package_group_name"))
+            names[(r.root, r.name)] = f"{team}/{group[len(team) + 1:] if group.startswith(team + '-') else group}"
+    for (root, project), addresses in (retired_before | retired_after).items():
+        labels = [a.split(".", 1)[1] for a in addresses if a.startswith("aws_sagemaker_model_package_group.")]
+        names.update({(root, label): project for label in labels})
 
-    def owned(resources: dict, root: str, label: str) -> Counter:
-        return Counter(k[1] for k in resources if k[0] == root and (k[2] == label or k[2].startswith(label + "_"))
-                       and k[1] not in ("aws_ecr_lifecycle_policy",))
+    def owner(key: tuple[str, str, str]) -> tuple[str, str] | None:
+        root, _, label = key
+        found = [known for (r, known) in names if r == root and (label == known or label.startswith(known + "_"))]
+        return (root, max(found, key=len)) if found else None
 
     claimed: set = set()
+    kept = {(root, address) for (root, _), addresses in retired_after.items() for address in addresses}
     for sign, pool in (("+", added), ("-", removed)):
-        for (root, label), group in sorted(projects(pool).items()):
-            team = root.split("/", 1)[1]
-            name = group[len(team) + 1:] if group.startswith(team + "-") else group
-            types = owned(pool, root, label)
-            claimed |= {k for k in pool if k[0] == root and (k[2] == label or k[2].startswith(label + "_"))}
-            result.summary.append(f"{sign} project {team}/{name}: {_counted(types)}")
+        by_project: dict[tuple[str, str], dict] = defaultdict(dict)
+        for key, resource in pool.items():
+            if (found := owner(key)) is not None:
+                by_project[found][key] = resource
+        for (root, label), resources in sorted(by_project.items()):
+            claimed |= set(resources)
+            types = Counter(k[1] for k in resources if k[1] != "aws_ecr_lifecycle_policy")
+            project = names[(root, label)]
+            if sign == "-" and all((k[0], f"{k[1]}.{k[2]}") in kept for k in resources
+                                   if k[1] in ("aws_ecr_repository", "aws_sagemaker_model_package_group")):
+                result.summary.append(f"- project {project} retired: {_counted(types)} no longer managed; its "
+                                      "repositories, model package group and log groups stay in AWS")
+            else:
+                gone = " (apply destroys them)" if sign == "-" else ""
+                result.summary.append(f"{sign} project {project}: {_counted(types)}{gone}")
         endpoints: dict[str, Counter] = defaultdict(Counter)
         for key, resource in pool.items():
             if key in claimed:
@@ -93,6 +127,10 @@ def diff(rendered: Rendered, out_env: Path) -> Diff:
         for where, types in sorted(endpoints.items()):
             root, endpoint = where.split(" ", 1)
             result.summary.append(f"{sign} endpoint {endpoint} ({root}): {_counted(types)}")
+    for (root, project), addresses in sorted(retired_before.items()):
+        if (root, project) not in retired_after:
+            result.summary.append(f"- retired project {project} ({root}): its {len(addresses)} removed blocks go; "
+                                  "what they kept stays in AWS, unmanaged")
 
     # Security groups, rule by rule.
     def rules_by_group(inventory) -> dict[str, set]:
@@ -112,19 +150,79 @@ def diff(rendered: Rendered, out_env: Path) -> Diff:
 
     for sign, pool in (("+", added), ("-", removed)):
         for key in sorted(pool.keys() - claimed):
-            result.summary.append(f"{sign} {key[0]}: {key[1]}.{key[2]}")
+            result.summary.append(f"{sign} {_noun(key[1])} {_name_of(pool[key])} ({key[0]})")
     for key, resource in sorted(changed.items()):
         if key[1] in RULE_TYPES:
             continue
         was = before[key]
-        fields = sorted(k for k in resource.values.keys() | was.values.keys()
-                        if resource.values.get(k) != was.values.get(k))
+        changes = _changes(was.values, resource.values)
         if resource.prevent_destroy != was.prevent_destroy:
-            fields.append("prevent_destroy")
-        label = resource.values.get("name") or resource.values.get("model_package_group_name") or key[2]
-        noun = NOUNS.get(key[1], (key[1],))[0]
-        result.summary.append(f"~ {noun} {label} ({key[0]}): {', '.join(fields)}")
+            changes.append(f"prevent_destroy: {str(was.prevent_destroy).lower()} -> "
+                           f"{str(resource.prevent_destroy).lower()}")
+        shown = changes[:SHOWN_CHANGES] + ([f"and {len(changes) - SHOWN_CHANGES} more"]
+                                           if len(changes) > SHOWN_CHANGES else [])
+        result.summary.append(f"~ {_noun(key[1])} {_name_of(resource)} ({key[0]}): {'; '.join(shown)}")
     return result
+
+
+def _noun(kind: str) -> str:
+    return NOUNS.get(kind, (kind,))[0]
+
+
+def _name_of(resource) -> str:
+    """How people name a resource: its AWS name, the service of an endpoint, the address of an
+    e-mail, the repository of a lifecycle policy."""
+    v = resource.values
+    service = str(v.get("service_name") or "")
+    if service:
+        return service.rsplit(".", 2)[-1] if service.endswith(".studio") or service.endswith(".notebook") \
+            else service.split(".", 3)[-1]
+    for attribute in ("name", "model_package_group_name", "alarm_name", "endpoint", "repository"):
+        if isinstance(v.get(attribute), str):
+            return v[attribute]
+    return resource.name
+
+
+def _changes(old: object, new: object, path: str = "") -> list[str]:
+    """Each changed value, `where: old -> new`, inside JSON documents too (a lifecycle policy's count)."""
+    old, new = _decoded(old), _decoded(new)
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [c for key in sorted(old.keys() | new.keys(), key=str)
+                for c in _changes(old.get(key), new.get(key), f"{path}.{key}" if path else str(key))]
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        return [c for i, (a, b) in enumerate(zip(old, new)) for c in _changes(a, b, f"{path}[{i}]")]
+    if old == new:
+        return []
+    return [f"{path}: {_short(old)} -> {_short(new)}"]
+
+
+def _decoded(value: object) -> object:
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _short(value: object) -> str:
+    text = "(none)" if value is None else json.dumps(value) if not isinstance(value, str) else value
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+_RETIRED_HEADER = re.compile(r"^# (\S+/\S+) \(retired\)$", re.MULTILINE)
+
+
+def _retired(files: dict[str, str]) -> dict[tuple[str, str], list[str]]:
+    """(root, team/project) -> the addresses a retired.tf keeps with `removed` blocks."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for path, text in files.items():
+        root = path.rsplit("/", 1)[0]
+        headers = list(_RETIRED_HEADER.finditer(text))
+        for header, following in zip(headers, headers[1:] + [None]):
+            body = text[header.end(): following.start() if following else len(text)]
+            found[(root, header.group(1))] = re.findall(r"^\s*from\s*=\s*(\S+)$", body, re.MULTILINE)
+    return found
 
 
 def _endpoint_of(resource) -> str | None:

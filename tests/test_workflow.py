@@ -103,10 +103,50 @@ def test_diff_json_and_no_changes(rendered):
                                                           "fraud-detection:\n        image_retention: 3"))
     data = json.loads(invoke(config_dir, out, "diff", "test", "--format", "json").output)
     assert data["files"] == ["teams/rc/ecr.tf"]
-    assert data["summary"] == [
-        f"~ lifecycle policy {stage} (teams/rc): policy" for stage in ("fraud_detection_inference",
-                                                                     "fraud_detection_preprocessing",
-                                                                     "fraud_detection_training")]
+    assert data["summary"] == [  # what changed, from what to what, inside the policy document
+        f"~ lifecycle policy acme-sm-rc-fraud-detection/{stage} (teams/rc): policy.rules[0].description: Keep the "
+        "10 most recent images -> Keep the 3 most recent images; policy.rules[0].selection.countNumber: 10 -> 3"
+        for stage in ("inference", "preprocessing", "training")]
+
+
+def test_diff_gives_a_project_its_own_resources_beside_a_longer_name(rendered):
+    """`fraud` beside `fraud-detection`: fraud_detection_* labels are fraud-detection's, not fraud's."""
+    config_dir, out = rendered
+    (config_dir / "test.yaml").write_text(MINIMAL + "  ds:\n    execution_role: ds-sagemaker\n    projects:\n"
+                                                    "      fraud: {}\n      fraud-detection: {}\n")
+    lines = invoke(config_dir, out, "diff", "test", "--summary-only").output.splitlines()
+    assert lines == ["+ project ds/fraud: 3 repositories, 1 model package group, 1 role policy",
+                     "+ project ds/fraud-detection: 3 repositories, 1 model package group, 1 role policy"]
+    (config_dir / "test.yaml").write_text(MINIMAL.replace("      fraud-detection: {}\n", "      fraud: {}\n"))
+    lines = invoke(config_dir, out, "diff", "test", "--summary-only").output.splitlines()
+    assert lines == ["+ project rc/fraud: 3 repositories, 1 model package group, 1 role policy",
+                     "- project rc/fraud-detection: 3 repositories, 1 model package group, 1 role policy "
+                     "(apply destroys them)"]
+
+
+def test_diff_tells_retiring_from_deleting_and_from_dropping_a_retired_project(rendered):
+    config_dir, out = rendered
+    protected = MINIMAL + "protected: true\n"
+    (config_dir / "test.yaml").write_text(protected)
+    invoke(config_dir, out, "render", "test")
+    (config_dir / "test.yaml").write_text(protected.replace("fraud-detection: {}",
+                                                            "fraud-detection:\n        retired: true"))
+    lines = invoke(config_dir, out, "diff", "test", "--summary-only").output.splitlines()
+    assert lines == ["- project rc/fraud-detection retired: 3 repositories, 1 model package group, 1 role policy "
+                     "no longer managed; its repositories, model package group and log groups stay in AWS"]
+    invoke(config_dir, out, "render", "test")
+    # Every copy applied the retirement; the project leaves the YAML, and its removed blocks go with it.
+    (config_dir / "test.yaml").write_text(protected.replace("      fraud-detection: {}\n", "      other: {}\n"))
+    lines = invoke(config_dir, out, "diff", "test", "--summary-only").output.splitlines()
+    assert "- retired project rc/fraud-detection (teams/rc): its 7 removed blocks go; what they kept stays in AWS, " \
+           "unmanaged" in lines
+
+
+def test_diff_names_platform_resources_as_the_platform_does(rendered):
+    config_dir, out = rendered
+    (config_dir / "test.yaml").write_text(MINIMAL + "vpc_endpoints:\n  extra: [kms, studio]\n")
+    lines = invoke(config_dir, out, "diff", "test", "--summary-only").output.splitlines()
+    assert lines == ["+ VPC endpoint kms (platform)", "+ VPC endpoint studio (platform)"]
 
 
 # --- affected ------------------------------------------------------------------------------
