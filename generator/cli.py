@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -12,6 +13,14 @@ from generator.config.loader import environment_names, load_environment
 
 CONFIG_DIR_HELP = "Folder of the environment YAML files."
 OUT_DIR_HELP = "Folder the Terraform is written to (one subfolder per environment)."
+
+
+@dataclass(frozen=True)
+class Folders:
+    """What every command shares: where the YAML is read and the Terraform written."""
+
+    config_dir: Path
+    out_dir: Path
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -26,17 +35,17 @@ def cli(ctx: click.Context, config_dir: Path, out_dir: Path) -> None:
 
     Exit codes: 0 done, 1 bad configuration or failed command, 2 usage.
     """
-    ctx.obj = {"config_dir": config_dir, "out_dir": out_dir}
+    ctx.obj = Folders(config_dir, out_dir)
 
 
 def _environments(ctx: click.Context, env: str | None, all_envs: bool) -> list[str]:
     if all_envs and env:
         raise click.UsageError("give an environment or --all, not both")
     if all_envs:
-        return environment_names(ctx.obj["config_dir"])
+        return environment_names(ctx.obj.config_dir)
     if not env:
         raise click.UsageError("missing environment (or --all); environments: "
-                               + ", ".join(environment_names(ctx.obj["config_dir"])))
+                               + ", ".join(environment_names(ctx.obj.config_dir)))
     return [env]
 
 
@@ -58,11 +67,11 @@ def render_command(ctx: click.Context, env: str | None, all_envs: bool, force: b
 
     names = _environments(ctx, env, all_envs)
     # Render every environment before writing any: one bad file stops them all.
-    results = [render(ctx.obj["config_dir"], name) for name in names]
+    results = [render(ctx.obj.config_dir, name) for name in names]
     if check_only:
         stale = 0
         for rendered in results:
-            out_env = ctx.obj["out_dir"] / rendered.env
+            out_env = ctx.obj.out_dir / rendered.env
             found = differences(rendered, out_env)
             stale += len(found)
             for path, what in found:
@@ -75,7 +84,7 @@ def render_command(ctx: click.Context, env: str | None, all_envs: bool, force: b
             ctx.exit(1)
         return
     # Every environment is checked before any is written: one refusal writes none (all or nothing).
-    plans = [plan_write(rendered, ctx.obj["out_dir"] / rendered.env, force=force) for rendered in results]
+    plans = [plan_write(rendered, ctx.obj.out_dir / rendered.env, force=force) for rendered in results]
     commit(plans)
     for rendered, plan in zip(results, plans):
         out_env, report = plan.out_env, plan.report
@@ -91,7 +100,7 @@ def list_command(ctx: click.Context) -> None:
     """Show the environments, their teams and projects, and what each renders."""
     from generator.design import design
 
-    config_dir = ctx.obj["config_dir"]
+    config_dir = ctx.obj.config_dir
     for name in environment_names(config_dir):
         d = design(load_environment(config_dir, name))
         cfg, p = d.config, d.platform
@@ -99,7 +108,7 @@ def list_command(ctx: click.Context) -> None:
                                            ("alarms", cfg.alarms.enabled)) if on) or "-"
         click.echo(f"{name}  account {cfg.account_id}  {cfg.region}  [{flags}]")
         parts = [f"{len(p.security_groups)} security groups",
-                 f"{len(p.interface_endpoints) + 1} VPC endpoints",
+                 f"{len(p.vpc_endpoints)} VPC endpoints",
                  f"{len(p.shared_repositories)} shared repositories",
                  f"{len(p.log_groups)} log groups"]
         if p.alarm_topic:
@@ -126,8 +135,8 @@ def outputs_command(ctx: click.Context, env: str) -> None:
     from generator import outputs as outputs_module
     from generator.design import design
 
-    loaded = load_environment(ctx.obj["config_dir"], env)
-    path = outputs_module.write_security_groups_env(design(loaded), ctx.obj["out_dir"] / env)
+    loaded = load_environment(ctx.obj.config_dir, env)
+    path = outputs_module.write_security_groups_env(design(loaded), ctx.obj.out_dir / env)
     click.echo(path.read_text(), nl=False)
     click.echo(f"Wrote {path}")
 
@@ -148,7 +157,7 @@ def check_command(ctx: click.Context, env: str, plans: tuple[Path, ...], output_
     """
     from policies import engine
 
-    report = engine.check(ctx.obj["config_dir"], ctx.obj["out_dir"], env, plans, run_checkov=not no_checkov)
+    report = engine.check(ctx.obj.config_dir, ctx.obj.out_dir, env, plans, run_checkov=not no_checkov)
     click.echo(engine.FORMATTERS[output_format](report), nl=False)
     if report.failed:
         ctx.exit(1)
@@ -166,7 +175,7 @@ def verify_command(ctx: click.Context, env: str) -> None:
     from generator import verify
     from generator.design import design
 
-    findings = verify.verify(design(load_environment(ctx.obj["config_dir"], env)))
+    findings = verify.verify(design(load_environment(ctx.obj.config_dir, env)))
     click.echo(verify.table(findings), nl=False)
     if any(f.status != verify.OK for f in findings):
         ctx.exit(1)
@@ -189,7 +198,7 @@ def preflight_command(ctx: click.Context, env: str, output_format: str) -> None:
     from generator import preflight
     from generator.design import design
 
-    checks = preflight.preflight(design(load_environment(ctx.obj["config_dir"], env)))
+    checks = preflight.preflight(design(load_environment(ctx.obj.config_dir, env)))
     if output_format == "json":
         click.echo(preflight.as_json(checks), nl=False)
     else:
@@ -216,7 +225,7 @@ def affected_command(ctx: click.Context, base: str, output_format: str) -> None:
 
     from generator.affected import affected
 
-    roots = affected(base, ctx.obj["out_dir"])
+    roots = affected(base, ctx.obj.out_dir)
     if output_format == "json":
         click.echo(json.dumps([r.__dict__ for r in roots], indent=2))
     else:
@@ -239,7 +248,7 @@ def diff_command(ctx: click.Context, env: str, output_format: str, summary_only:
     from generator.diff import diff
     from generator.render import render
 
-    result = diff(render(ctx.obj["config_dir"], env), ctx.obj["out_dir"] / env)
+    result = diff(render(ctx.obj.config_dir, env), ctx.obj.out_dir / env)
     if output_format == "json":
         click.echo(json.dumps({"environment": env, "summary": result.summary, "files": result.files}, indent=2))
         return

@@ -17,7 +17,7 @@ HTTPS, NFS, INFERENCE_CONTAINER = 443, 2049, 8080
 STUDIO_APPS = (8192, 65535)
 ANYWHERE = "0.0.0.0/0"
 
-# The plan's AllowModelRegistry statement (seed plan, section 4), but for one action:
+# The plan's AllowModelRegistry statement, but for one action:
 # sagemaker:ListModelPackageGroups has no resource type in AWS's catalogue, so granted on
 # the group's ARN it never matches. It gets its own statement on "*" (docs/policies.md).
 MODEL_REGISTRY_ACTIONS = (
@@ -34,8 +34,8 @@ ECR_PULL_ACTIONS = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr
 # The one ECR action AWS only grants on "*": it is account-wide, not per repository.
 ECR_AUTH_ACTIONS = ("ecr:GetAuthorizationToken",)
 
-TRAINING_FAILED = ("training_job_failed", "SageMaker Training Job State Change", "TrainingJobStatus", "training")
-PROCESSING_FAILED = ("processing_job_failed", "SageMaker Processing Job State Change", "ProcessingJobStatus", "processing")
+TERRAFORM_MIN_VERSION = ">= 1.7.0, < 2.0.0"  # removed blocks (retired projects), import blocks
+TERRAFORM_MIN_VERSION_WITH_LOCKFILE = ">= 1.11.0, < 2.0.0"  # use_lockfile: experimental in 1.10, GA in 1.11
 
 
 def tf_id(*parts: str) -> str:
@@ -87,6 +87,7 @@ class SecurityGroup:
     description: str
     output: str  # the variable name in security-groups.env
     rules: tuple[SgRule, ...]
+    vpc_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -97,10 +98,32 @@ class Repository:
 
 
 @dataclass(frozen=True)
+class GatewayEndpoint:
+    """S3 through the route tables: jobs in private subnets reach their data without a NAT."""
+
+    id: str
+    service_name: str
+    vpc_id: str
+    route_table_ids: tuple[str, ...]
+    name_tag: str
+
+
+@dataclass(frozen=True)
 class InterfaceEndpoint:
     id: str
     service_name: str
     name: str  # as the YAML and AWS's docs say it: "sagemaker.api", "sts", "studio"
+    vpc_id: str = ""
+    subnet_ids: tuple[str, ...] = ()
+    security_group: str = ""  # the tf id of the group it sits in
+    name_tag: str = ""
+
+
+@dataclass(frozen=True)
+class LogGroup:
+    id: str
+    name: str
+    retention_days: int
 
 
 @dataclass(frozen=True)
@@ -111,11 +134,16 @@ class Subscription:
 
 @dataclass(frozen=True)
 class EventRule:
+    """An EventBridge rule that sends SageMaker's job-failure events to the alarm topic."""
+
     id: str
     name: str
     description: str
     detail_type: str
     status_field: str
+    statuses: tuple[str, ...] = ("Failed",)
+    source: str = "aws.sagemaker"
+    target_id: str = "alarm-topic"
 
 
 @dataclass(frozen=True)
@@ -129,6 +157,12 @@ class Alarm:
     threshold: float
     endpoint: str
     variant: str
+    period: int = 300
+    evaluation_periods: int = 3
+    actions: tuple[str, ...] = ()  # the platform topic's ARN
+    namespace: str = "AWS/SageMaker"
+    comparison: str = "GreaterThanThreshold"
+    missing_data: str = "notBreaching"
 
 
 @dataclass(frozen=True)
@@ -137,6 +171,7 @@ class EndpointMonitoring:
     name: str
     log_group: str
     alarms: tuple[Alarm, ...]
+    retention_days: int = 14
 
 
 @dataclass(frozen=True)
@@ -147,12 +182,21 @@ class Condition:
 
 
 @dataclass(frozen=True)
+class Principal:
+    kind: str  # "AWS" or "Service"
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Statement:
+    """One Allow statement of an identity, trust, key or topic policy."""
+
     sid: str
     actions: tuple[str, ...]
-    resources: tuple[str, ...]
+    resources: tuple[str, ...]  # () in a trust policy
     why: str = ""  # rendered as a comment above the statement
     conditions: tuple[Condition, ...] = ()
+    principal: Principal | None = None  # resource and trust policies only
 
     def __post_init__(self) -> None:
         operators = [c.operator for c in self.conditions]
@@ -160,7 +204,11 @@ class Statement:
 
     def document(self) -> dict:
         """The statement as IAM reads it (what verify compares with the live policy)."""
-        out: dict = {"Sid": self.sid, "Effect": "Allow", "Action": list(self.actions), "Resource": list(self.resources)}
+        out: dict = {"Sid": self.sid, "Effect": "Allow", "Action": list(self.actions)}
+        if self.resources:
+            out["Resource"] = list(self.resources)
+        if self.principal:
+            out["Principal"] = {self.principal.kind: list(self.principal.names)}
         if self.conditions:
             grouped: dict[str, dict[str, list[str]]] = {}
             for c in self.conditions:
@@ -185,6 +233,7 @@ class ExecutionRole:
     arn: str
     create: bool
     yaml_path: tuple[str, ...]  # where the YAML chose it, for messages
+    trust: tuple[Statement, ...] = ()  # the trust policy of a role tfgen creates
 
 
 @dataclass(frozen=True)
@@ -234,52 +283,108 @@ class TeamDesign:
 
 
 @dataclass(frozen=True)
+class AlarmTopic:
+    """Where alarms and failed-job events go: an SNS topic encrypted with its own KMS key (with
+    the AWS-managed aws/sns key, CloudWatch and EventBridge could not publish)."""
+
+    name: str
+    arn: str
+    kms_alias: str
+    key_policy: tuple[Statement, ...]
+    topic_policy: tuple[Statement, ...]
+    subscriptions: tuple[Subscription, ...]
+
+
+@dataclass(frozen=True)
 class PlatformDesign:
     security_groups: tuple[SecurityGroup, ...]
-    gateway_route_tables: tuple[str, ...]
+    gateway_endpoint: GatewayEndpoint
     interface_endpoints: tuple[InterfaceEndpoint, ...]
     shared_repositories: tuple[Repository, ...]
-    log_groups: tuple[tuple[str, str, int], ...]  # (tf id, name, days)
-    alarm_topic: str | None
-    alarm_subscriptions: tuple[Subscription, ...]
+    log_groups: tuple[LogGroup, ...]
+    topic: AlarmTopic | None
     event_rules: tuple[EventRule, ...]
     imports: tuple[tuple[str, str], ...] = ()  # (address, import id) of resources to adopt
-    s3_gateway_service: str = ""
+
+    @property
+    def vpc_endpoints(self) -> tuple[GatewayEndpoint | InterfaceEndpoint, ...]:
+        return (self.gateway_endpoint, *self.interface_endpoints)
+
+    @property
+    def alarm_topic(self) -> str | None:
+        return self.topic.name if self.topic else None
+
+    @property
+    def alarm_subscriptions(self) -> tuple[Subscription, ...]:
+        return self.topic.subscriptions if self.topic else ()
 
     @property
     def stateful(self) -> tuple[str, ...]:
         """Addresses whose destruction loses data: shared images, job logs."""
         return (*(f"aws_ecr_repository.{r.id}" for r in self.shared_repositories),
-                *(f"aws_cloudwatch_log_group.{gid}" for gid, _, _ in self.log_groups))
+                *(f"aws_cloudwatch_log_group.{g.id}" for g in self.log_groups))
+
+
+@dataclass(frozen=True)
+class RootSettings:
+    """What every root's versions.tf, providers.tf and backend.tf say."""
+
+    region: str
+    account_id: str
+    tags: tuple[tuple[str, str], ...]  # the provider's default_tags, in order
+    terraform_version: str
+    terraform_version_why: str
+    state_bucket: str | None  # None: local state
+    state_key: str
+    state_region: str
 
 
 @dataclass(frozen=True)
 class Design:
     env: str
-    config: Environment
+    config: Environment  # for the tools that read the account (verify, preflight); never for templates
     platform: PlatformDesign
     teams: tuple[TeamDesign, ...]
-    topic_arn: str | None = None
-    kms_alias: str | None = None
+    protected: bool = False  # prevent_destroy on what holds data
 
     @property
-    def terraform_version(self) -> str:
-        """The oldest Terraform the roots run on: use_lockfile is GA in 1.11 (experimental in 1.10);
-        removed blocks need 1.7."""
-        if self.config.backend.bucket:
-            return ">= 1.11.0, < 2.0.0"
-        return ">= 1.7.0, < 2.0.0"
+    def topic_arn(self) -> str | None:
+        return self.platform.topic.arn if self.platform.topic else None
+
+    @property
+    def kms_alias(self) -> str | None:
+        return self.platform.topic.kms_alias if self.platform.topic else None
+
+    def root_settings(self, root: str, team: str) -> RootSettings:
+        cfg = self.config
+        bucket = cfg.backend.bucket
+        return RootSettings(
+            region=cfg.region, account_id=cfg.account_id,
+            tags=(("Company", cfg.company), ("Environment", self.env), ("Team", team), ("ManagedBy", "tfgen")),
+            terraform_version=TERRAFORM_MIN_VERSION_WITH_LOCKFILE if bucket else TERRAFORM_MIN_VERSION,
+            terraform_version_why=("1.11: S3 native state locking (use_lockfile) is generally available; "
+                                   "1.7: removed blocks.") if bucket else
+                                  "1.7: removed blocks (retired projects) and import blocks.",
+            state_bucket=bucket, state_key=f"{cfg.backend.key_prefix}/{self.env}/{root}/terraform.tfstate",
+            state_region=cfg.backend.region or cfg.region,
+        )
 
 
 def design(loaded: LoadedEnvironment) -> Design:
     cfg = loaded.config
-    topic = f"{cfg.tag_prefix}-alarms" if cfg.alarms.enabled else None
-    topic_arn = f"arn:aws:sns:{cfg.region}:{cfg.account_id}:{topic}" if topic else None
+    net = cfg.network
+    topic = _alarm_topic(loaded) if cfg.alarms.enabled else None
+    topic_arn = topic.arn if topic else None
+    groups = security_groups(cfg)
+    endpoints_group = next(g.id for g in groups if g.role == "vpc-endpoints")
     platform = PlatformDesign(
-        security_groups=security_groups(cfg),
-        gateway_route_tables=tuple(cfg.network.route_table_ids),
+        security_groups=groups,
+        gateway_endpoint=GatewayEndpoint("s3", f"com.amazonaws.{cfg.region}.s3", net.vpc_id,
+                                         tuple(net.route_table_ids), f"{cfg.tag_prefix}-s3"),
         interface_endpoints=tuple(
-            InterfaceEndpoint(tf_id(name), aws_limits.interface_service_name(cfg.region, name), name)
+            InterfaceEndpoint(tf_id(name), aws_limits.interface_service_name(cfg.region, name), name, net.vpc_id,
+                              tuple(net.private_subnet_ids), endpoints_group,
+                              f"{cfg.tag_prefix}-{tf_id(name).replace('_', '-')}")
             for name in (*aws_limits.REQUIRED_INTERFACE_ENDPOINTS, *cfg.vpc_endpoints.extra)
         ),
         shared_repositories=tuple(
@@ -287,17 +392,18 @@ def design(loaded: LoadedEnvironment) -> Design:
             for repo in cfg.ecr.shared_repos
         ) if cfg.ecr.enabled else (),
         log_groups=(
-            ("processing_jobs", "/aws/sagemaker/ProcessingJobs", cfg.logs.retention_days.processing_jobs),
-            ("training_jobs", "/aws/sagemaker/TrainingJobs", cfg.logs.retention_days.training_jobs),
+            LogGroup("processing_jobs", "/aws/sagemaker/ProcessingJobs", cfg.logs.retention_days.processing_jobs),
+            LogGroup("training_jobs", "/aws/sagemaker/TrainingJobs", cfg.logs.retention_days.training_jobs),
         ),
-        alarm_topic=topic,
-        alarm_subscriptions=_subscriptions(loaded) if topic else (),
-        event_rules=tuple(
-            EventRule(rule_id, f"{cfg.tag_prefix}-{kind}-job-failed", f"SageMaker {kind} jobs that failed", detail, status)
-            for rule_id, detail, status, kind in (TRAINING_FAILED, PROCESSING_FAILED)
+        topic=topic,
+        event_rules=(
+            EventRule("training_job_failed", f"{cfg.tag_prefix}-training-job-failed",
+                      "SageMaker training jobs that failed", "SageMaker Training Job State Change",
+                      "TrainingJobStatus"),
+            EventRule("processing_job_failed", f"{cfg.tag_prefix}-processing-job-failed",
+                      "SageMaker processing jobs that failed", "SageMaker Processing Job State Change",
+                      "ProcessingJobStatus"),
         ) if topic else (),
-        imports=(),
-        s3_gateway_service=f"com.amazonaws.{cfg.region}.s3",
     )
     platform = replace(platform, imports=_platform_imports(loaded, platform))
     teams = tuple(
@@ -311,10 +417,34 @@ def design(loaded: LoadedEnvironment) -> Design:
         )
         for name, team in sorted(cfg.teams.items())
     )
-    result = Design(env=loaded.name, config=cfg, platform=platform, teams=teams, topic_arn=topic_arn,
-                    kms_alias=f"alias/{cfg.tag_prefix}-alarms" if topic else None)
+    result = Design(env=loaded.name, config=cfg, platform=platform, teams=teams, protected=cfg.protected)
     _check_composed_names(loaded, result)
     return result
+
+
+# The services that publish to the alarm topic: CloudWatch alarms and EventBridge rules.
+PUBLISHERS = Principal("Service", ("cloudwatch.amazonaws.com", "events.amazonaws.com"))
+
+
+def _alarm_topic(loaded: LoadedEnvironment) -> AlarmTopic:
+    cfg = loaded.config
+    name = f"{cfg.tag_prefix}-alarms"
+    arn = f"arn:aws:sns:{cfg.region}:{cfg.account_id}:{name}"
+    same_account = (Condition("StringEquals", "aws:SourceAccount", (cfg.account_id,)),)
+    return AlarmTopic(
+        name=name, arn=arn, kms_alias=f"alias/{cfg.tag_prefix}-alarms",
+        key_policy=(
+            Statement("AccountAdministersKey", ("kms:*",), ("*",), "AWS's default: the account administers its key.",
+                      principal=Principal("AWS", (f"arn:aws:iam::{cfg.account_id}:root",))),
+            Statement("AlarmsAndEventsPublish", ("kms:Decrypt", "kms:GenerateDataKey*"), ("*",),
+                      "The publishers encrypt messages to the topic with this key.", principal=PUBLISHERS),
+        ),
+        topic_policy=(
+            Statement("AlarmsAndEventsPublish", ("sns:Publish",), (arn,),
+                      "Alarms and events of this account only.", same_account, PUBLISHERS),
+        ),
+        subscriptions=_subscriptions(loaded),
+    )
 
 
 def _subscriptions(loaded: LoadedEnvironment) -> tuple[Subscription, ...]:
@@ -331,41 +461,59 @@ def _subscriptions(loaded: LoadedEnvironment) -> tuple[Subscription, ...]:
     return tuple(Subscription(label, email) for label, email in by_id.items())
 
 
-def security_groups(cfg: Environment) -> tuple[SecurityGroup, ...]:
-    """The five groups and exactly their rules (seed plan, section 2, plus AWS's Studio needs)."""
-    cidr = cfg.network.vpc_cidr
+@dataclass(frozen=True)
+class _RuleSpec:
+    """A rule before it knows its group: key (what it means), direction, wording, traffic."""
 
+    key: str
+    direction: str
+    description: str
+    protocol: str = "tcp"
+    ports: tuple[int, int] | None = None
+    cidr: str | None = None
+    to_self: bool = False
+
+
+def security_groups(cfg: Environment) -> tuple[SecurityGroup, ...]:
+    """The five groups and exactly their rules: the plan's three workload groups, and AWS's
+    needs for Studio (NFS and app ports within the group) and the endpoints (HTTPS from the VPC)."""
+    cidr = cfg.network.vpc_cidr
     adopted = cfg.network.adopt_existing.security_groups
 
-    def group(role: str, description: str, output: str, rules: list[tuple]) -> SecurityGroup:
+    def group(role: str, description: str, output: str, specs: list[_RuleSpec]) -> SecurityGroup:
         gid = tf_id(role)
         if role in adopted and adopted[role].description is not None:
             description = adopted[role].description  # an adopted group keeps its own: changing it replaces the group
-        return SecurityGroup(
-            role=role, id=gid, name=f"{cfg.tag_prefix}-{role}", description=description, output=output,
-            rules=tuple(SgRule(f"{gid}_{key}", gid, *rest) for key, *rest in rules),
-        )
+        rules = tuple(SgRule(id=f"{gid}_{r.key}", group=gid, direction=r.direction, description=r.description,
+                             protocol=r.protocol, from_port=r.ports[0] if r.ports else None,
+                             to_port=r.ports[1] if r.ports else None, cidr=r.cidr, to_self=r.to_self)
+                      for r in specs)
+        return SecurityGroup(role=role, id=gid, name=f"{cfg.tag_prefix}-{role}", description=description,
+                             output=output, rules=rules, vpc_id=cfg.network.vpc_id)
 
-    def https_from_vpc(what: str) -> tuple:
-        return ("https_from_vpc", "ingress", f"HTTPS from the VPC CIDR ({what})", "tcp", HTTPS, HTTPS, cidr)
+    def https_from_vpc(what: str) -> _RuleSpec:
+        return _RuleSpec("https_from_vpc", "ingress", f"HTTPS from the VPC CIDR ({what})", ports=(HTTPS, HTTPS),
+                         cidr=cidr)
 
-    https_to_aws = ("https_to_anywhere", "egress", "HTTPS to AWS services", "tcp", HTTPS, HTTPS, ANYWHERE)
+    https_to_aws = _RuleSpec("https_to_anywhere", "egress", "HTTPS to AWS services", ports=(HTTPS, HTTPS),
+                             cidr=ANYWHERE)
 
     def cluster(role: str, why: str) -> SecurityGroup:
+        within = f"All traffic within the group ({why})"
         return group(role, f"SageMaker {role} jobs", f"SG_{role.upper()}", [
-            ("all_from_self", "ingress", f"All traffic within the group ({why})", "-1", None, None, None, True),
+            _RuleSpec("all_from_self", "ingress", within, protocol="-1", to_self=True),
             https_from_vpc("AWS service callbacks"),
             https_to_aws,
-            ("all_to_self", "egress", f"All traffic within the group ({why})", "-1", None, None, None, True),
+            _RuleSpec("all_to_self", "egress", within, protocol="-1", to_self=True),
         ])
 
-    studio_apps = (*STUDIO_APPS,)
+    nfs, apps = "NFS between Studio apps (EFS home folders)", "Traffic between Studio apps"
     return (
         group("studio", "SageMaker Studio domain and its apps", "SG_SAGEMAKER_STUDIO", [
-            ("nfs_from_self", "ingress", "NFS between Studio apps (EFS home folders)", "tcp", NFS, NFS, None, True),
-            ("apps_from_self", "ingress", "Traffic between Studio apps", "tcp", *studio_apps, None, True),
-            ("nfs_to_self", "egress", "NFS between Studio apps (EFS home folders)", "tcp", NFS, NFS, None, True),
-            ("apps_to_self", "egress", "Traffic between Studio apps", "tcp", *studio_apps, None, True),
+            _RuleSpec("nfs_from_self", "ingress", nfs, ports=(NFS, NFS), to_self=True),
+            _RuleSpec("apps_from_self", "ingress", apps, ports=STUDIO_APPS, to_self=True),
+            _RuleSpec("nfs_to_self", "egress", nfs, ports=(NFS, NFS), to_self=True),
+            _RuleSpec("apps_to_self", "egress", apps, ports=STUDIO_APPS, to_self=True),
             https_to_aws,
         ]),
         group("vpc-endpoints", "Interface VPC endpoints for SageMaker", "SG_VPC_ENDPOINTS", [
@@ -375,8 +523,8 @@ def security_groups(cfg: Environment) -> tuple[SecurityGroup, ...]:
         cluster("processing", "Spark clusters"),
         group("inference", "SageMaker inference endpoints", "SG_INFERENCE", [
             https_from_vpc("inference requests"),
-            ("container_from_vpc", "ingress", "Model container port from the VPC CIDR", "tcp",
-             INFERENCE_CONTAINER, INFERENCE_CONTAINER, cidr),
+            _RuleSpec("container_from_vpc", "ingress", "Model container port from the VPC CIDR",
+                      ports=(INFERENCE_CONTAINER, INFERENCE_CONTAINER), cidr=cidr),
             https_to_aws,
         ]),
     )
@@ -548,7 +696,10 @@ def _execution_role(loaded: LoadedEnvironment, team: str, name: str) -> Executio
                           "create_execution_role: true to have tfgen create one")
     if ref is None:
         role_name = f"{cfg.tag_prefix}-{team}-{name}-execution"
-        return ExecutionRole(role_name, f"arn:aws:iam::{cfg.account_id}:role/{role_name}", True, path)
+        trust = Statement("SageMakerAssumesRole", ("sts:AssumeRole",), (), "SageMaker, for this account's jobs only.",
+                          (Condition("StringEquals", "aws:SourceAccount", (cfg.account_id,)),),
+                          Principal("Service", ("sagemaker.amazonaws.com",)))
+        return ExecutionRole(role_name, f"arn:aws:iam::{cfg.account_id}:role/{role_name}", True, path, (trust,))
     if ref.startswith("arn:"):
         account = ref.split(":")[4]
         if account != cfg.account_id:
@@ -577,7 +728,7 @@ def _platform_imports(loaded: LoadedEnvironment, platform: PlatformDesign) -> tu
                 raise ConfigError(file, line, ".".join(path),
                                   f"the {role} group has no designed rule {key!r} (its rules: {', '.join(rules)})")
             imports.append((f"aws_vpc_security_group_{rules[key].direction}_rule.{rules[key].id}", rule_id))
-    endpoints = {"s3": "s3", **{e.name: e.id for e in platform.interface_endpoints}}
+    endpoints = {"s3": platform.gateway_endpoint.id, **{e.name: e.id for e in platform.interface_endpoints}}
     for name, endpoint_id in sorted(adopt.vpc_endpoints.items()):
         if name not in endpoints:
             path = ("network", "adopt_existing", "vpc_endpoints", name)
@@ -596,8 +747,8 @@ def _platform_imports(loaded: LoadedEnvironment, platform: PlatformDesign) -> tu
                     zip(platform.shared_repositories, cfg.ecr.shared_repos) if short in wanted]
     jobs = cfg.logs.adopt_existing_job_log_groups
     if jobs:
-        wanted = set(jobs) if isinstance(jobs, list) else {gid for gid, _, _ in platform.log_groups}
-        imports += [(f"aws_cloudwatch_log_group.{gid}", name) for gid, name, _ in platform.log_groups if gid in wanted]
+        wanted = set(jobs) if isinstance(jobs, list) else {g.id for g in platform.log_groups}
+        imports += [(f"aws_cloudwatch_log_group.{g.id}", g.name) for g in platform.log_groups if g.id in wanted]
     return tuple(imports)
 
 
@@ -607,17 +758,22 @@ def _endpoint(cfg: Environment, name: str, endpoint, topic_arn: str | None) -> E
     if topic_arn:
         rate = endpoint.error_rate_percent or cfg.alarms.endpoint_5xx_rate_percent
         latency_ms = endpoint.p99_latency_ms or cfg.alarms.endpoint_p99_latency_ms
+        common = dict(endpoint=name, variant=endpoint.variant, period=cfg.alarms.period_seconds,
+                      evaluation_periods=cfg.alarms.evaluation_periods, actions=(topic_arn,))
         alarms = (
             # Invocation5XXErrors is 0 or 1 per invocation, so its Average is the error rate.
-            Alarm(f"{eid}_5xx_rate", f"{cfg.tag_prefix}-{name}-5xx-rate",
-                  f"More than {rate:g}% of invocations of {name} return 5XX", "Invocation5XXErrors",
-                  "Average", None, round(rate / 100, 6), name, endpoint.variant),
+            Alarm(id=f"{eid}_5xx_rate", name=f"{cfg.tag_prefix}-{name}-5xx-rate",
+                  description=f"More than {rate:g}% of invocations of {name} return 5XX",
+                  metric="Invocation5XXErrors", statistic="Average", extended_statistic=None,
+                  threshold=round(rate / 100, 6), **common),
             # SageMaker reports ModelLatency in microseconds; the YAML says milliseconds.
-            Alarm(f"{eid}_p99_latency", f"{cfg.tag_prefix}-{name}-p99-latency",
-                  f"p99 model latency of {name} above {latency_ms} ms", "ModelLatency",
-                  None, "p99", latency_ms * 1000, name, endpoint.variant),
+            Alarm(id=f"{eid}_p99_latency", name=f"{cfg.tag_prefix}-{name}-p99-latency",
+                  description=f"p99 model latency of {name} above {latency_ms} ms", metric="ModelLatency",
+                  statistic=None, extended_statistic="p99", threshold=latency_ms * 1000, **common),
         )
-    return EndpointMonitoring(eid, name, f"/aws/sagemaker/Endpoints/{name}", alarms)
+    return EndpointMonitoring(eid, name, f"/aws/sagemaker/Endpoints/{name}", alarms,
+                              retention_days=cfg.logs.retention_days.endpoints)
+
 
 
 def _check_composed_names(loaded: LoadedEnvironment, result: Design) -> None:

@@ -58,8 +58,8 @@ def _counted(types: Counter) -> str:
 
 
 def diff(rendered: Rendered, out_env: Path) -> Diff:
-    from policies.inventory import Inventory, from_hcl
-    from policies.rules import sg_rules
+    from generator.inventory import Inventory, from_hcl
+    from generator.rule_key import sg_rules
 
     result = Diff()
     with tempfile.TemporaryDirectory() as folder:

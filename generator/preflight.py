@@ -257,7 +257,7 @@ def _endpoints(d: Design, ec2) -> Iterator[Check]:
         Filters=[{"Name": "vpc-id", "Values": [cfg.network.vpc_id]}])["VpcEndpoints"]
         if e.get("State", "available").lower() not in GONE]
     tables = set(cfg.network.route_table_ids)
-    wanted = [("s3", d.platform.s3_gateway_service, "Gateway")] + \
+    wanted = [("s3", d.platform.gateway_endpoint.service_name, "Gateway")] + \
              [(e.name, e.service_name, "Interface") for e in d.platform.interface_endpoints]
     for name, service, kind in wanted:
         label, path = f"endpoint {name}", ("network", "adopt_existing", "vpc_endpoints", name)
@@ -338,9 +338,9 @@ def _log_groups(d: Design, logs) -> Iterator[Check]:
     for page in logs.get_paginator("describe_log_groups").paginate(logGroupNamePrefix="/aws/sagemaker/"):
         live |= {g["logGroupName"] for g in page["logGroups"]}
     imported = _imported(d)
-    jobs = [gid for gid, name, _ in d.platform.log_groups if name in live]
-    for gid, name, _ in d.platform.log_groups:
-        yield _adoption(f"log group {name}", name in live, name in imported,
+    jobs = [g.id for g in d.platform.log_groups if g.name in live]
+    for group in d.platform.log_groups:
+        yield _adoption(f"log group {group.name}", group.name in live, group.name in imported,
                         ("logs", "adopt_existing_job_log_groups"), jobs, "SageMaker made it at the first job")
     for project in _projects(d):
         for endpoint in project.endpoints:

@@ -1,6 +1,6 @@
 """tfgen verify: read the live account with boto3 and compare it with what the YAML means.
 
-The plan's verify.sh, without Terraform state: every resource is looked up by the name
+Without Terraform state: every resource is looked up by the name
 the design gives it. Works against a real account (normal AWS credentials) and against
 the emulator (AWS_ENDPOINT_URL).
 """
@@ -80,12 +80,12 @@ def _endpoints(d: Design, ec2, groups: list[Finding]) -> Iterator[Finding]:
     live = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [cfg.network.vpc_id]}])["VpcEndpoints"]
     by_service = {e["ServiceName"]: e for e in live if e.get("State", "available").lower() not in ("deleted",)}
     endpoint_group = next((f.detail for f in groups if f.resource.endswith("-vpc-endpoints") and f.status == OK), None)
-    s3 = d.platform.s3_gateway_service
-    gateway = by_service.get(s3)
+    s3 = d.platform.gateway_endpoint
+    gateway = by_service.get(s3.service_name)
     if gateway is None:
-        yield Finding(f"endpoint {s3}", MISSING)
+        yield Finding(f"endpoint {s3.service_name}", MISSING)
     else:
-        yield _diff(f"endpoint {s3}", ("Gateway", sorted(cfg.network.route_table_ids)),
+        yield _diff(f"endpoint {s3.service_name}", ("Gateway", sorted(s3.route_table_ids)),
                     (gateway["VpcEndpointType"], sorted(gateway.get("RouteTableIds", []))))
     for endpoint in d.platform.interface_endpoints:
         label = f"endpoint {endpoint.service_name}"
@@ -171,9 +171,8 @@ def _as_list(value: object) -> list:
 
 
 def _logs(d: Design, logs) -> Iterator[Finding]:
-    wanted = [(name, days) for _, name, days in d.platform.log_groups]
-    wanted += [(e.log_group, d.config.logs.retention_days.endpoints)
-               for t in d.teams for p in t.projects for e in p.endpoints]
+    wanted = [(g.name, g.retention_days) for g in d.platform.log_groups]
+    wanted += [(e.log_group, e.retention_days) for t in d.teams for p in t.projects for e in p.endpoints]
     for name, days in wanted:
         found = [g for g in logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"] if g["logGroupName"] == name]
         label = f"log group {name}"
@@ -199,7 +198,7 @@ def _alarms(d: Design, cloudwatch, events, sns, kms) -> Iterator[Finding]:
             yield Finding(label, MISSING)
             continue
         targets = [t["Arn"] for t in events.list_targets_by_rule(Rule=rule.name)["Targets"]]
-        want = ([rule.detail_type], {rule.status_field: ["Failed"]}, [topic_arn])
+        want = ([rule.detail_type], {rule.status_field: list(rule.statuses)}, [topic_arn])
         yield _diff(label, want, (pattern.get("detail-type"), pattern.get("detail"), targets))
     alarms = [a for t in d.teams for p in t.projects for e in p.endpoints for a in e.alarms]
     live = {a["AlarmName"]: a for a in cloudwatch.describe_alarms(AlarmNames=[a.name for a in alarms])["MetricAlarms"]}
@@ -211,7 +210,7 @@ def _alarms(d: Design, cloudwatch, events, sns, kms) -> Iterator[Finding]:
             continue
         dims = {x["Name"]: x["Value"] for x in a.get("Dimensions", [])}
         want = (alarm.metric, alarm.statistic or alarm.extended_statistic, float(alarm.threshold),
-                {"EndpointName": alarm.endpoint, "VariantName": alarm.variant}, [topic_arn])
+                {"EndpointName": alarm.endpoint, "VariantName": alarm.variant}, list(alarm.actions))
         have = (a.get("MetricName"), a.get("Statistic") or a.get("ExtendedStatistic"), a.get("Threshold"), dims,
                 a.get("AlarmActions"))
         yield _diff(label, want, have)

@@ -10,7 +10,7 @@ from xml.etree import ElementTree
 from generator.config.loader import load_environment
 from policies import checkov_runner
 from policies.expected import Expected
-from policies.inventory import Inventory, from_hcl, merge_plan
+from generator.inventory import Inventory, from_hcl, merge_plan
 from policies.rules import RULES, Violation
 
 FORMATS = ("text", "json", "junit", "sarif")

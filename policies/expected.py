@@ -17,7 +17,7 @@ ALL = "-1"
 # (direction, protocol, from_port, to_port, source) with source "self" or a CIDR.
 Rule = tuple[str, str, int | None, int | None, str]
 
-# The plan's AllowModelRegistry actions (seed plan, section 4), less the one AWS only
+# The plan's AllowModelRegistry actions, less the one AWS only
 # grants on "*" (ListModelPackageGroups has no resource type in AWS's catalogue), which
 # must be granted in a statement of its own.
 PLAN_REGISTRY_ACTIONS = frozenset({
@@ -44,7 +44,7 @@ ENI_ACTIONS = frozenset({
 
 
 def expected_rules(cidr: str) -> dict[str, set[Rule]]:
-    """The five groups and exactly their rules: seed plan section 2, and AWS's Studio needs."""
+    """The five groups and exactly their rules: the plan's workload groups, and AWS's Studio and endpoint needs."""
     https_in = ("ingress", "tcp", 443, 443, cidr)
     https_out = ("egress", "tcp", 443, 443, ANYWHERE)
     cluster = {("ingress", ALL, None, None, "self"), https_in, https_out, ("egress", ALL, None, None, "self")}

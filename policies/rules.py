@@ -11,14 +11,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from generator import aws_limits
+from generator.inventory import Inventory, Resource, first_block
+from generator.rule_key import blocks as _blocks
 from generator.rule_key import describe as describe_rule
+from generator.rule_key import sg_rules
 from policies import iam_catalogue
 from policies.expected import (ALL, ANYWHERE, ENI_ACTIONS, REGISTRY_ACTIONS, REGISTRY_LIST_ACTION,
                                STAR_RESOURCE_ACTIONS, Expected, Rule, expected_rules)
-from policies.inventory import Inventory, Resource, first_block
 
 WORLD = {ANYWHERE, "::/0"}
-RULE_TYPES = {"aws_vpc_security_group_ingress_rule": "ingress", "aws_vpc_security_group_egress_rule": "egress"}
 STATEFUL_TYPES = ("aws_ecr_repository", "aws_sagemaker_model_package_group", "aws_cloudwatch_log_group")
 IAM_POLICY_ATTRIBUTES = {"aws_iam_role_policy": "policy", "aws_iam_policy": "policy", "aws_iam_role": "assume_role_policy"}
 
@@ -60,64 +61,6 @@ def at(rule_id: str, resource: Resource, message: str) -> Violation:
 
 
 # --- security groups ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SgRule:
-    resource: Resource
-    group: Resource | None
-    key: Rule
-
-
-def _protocol(value: object) -> str:
-    text = str(value).lower()
-    return {"all": ALL, "-1": ALL, "6": "tcp", "17": "udp"}.get(text, text)
-
-
-def _port(value: object) -> int | None:
-    return None if value is None else int(value)
-
-
-def sg_rules(inv: Inventory) -> list[SgRule]:
-    """Every rule on every group, whatever form it was written in."""
-    found = []
-    for resource in inv.of_type(*RULE_TYPES):
-        v = resource.values
-        group = inv.find(resource.root, v.get("security_group_id"))
-        ref = inv.find(resource.root, v.get("referenced_security_group_id"))
-        if ref is not None:
-            source = "self" if group is not None and ref is group else f"sg:{ref.local_address}"
-        else:
-            source = v.get("cidr_ipv4") or v.get("cidr_ipv6") or v.get("prefix_list_id") or "?"
-        key = (RULE_TYPES[resource.type], _protocol(v.get("ip_protocol")), _port(v.get("from_port")),
-               _port(v.get("to_port")), source)
-        found.append(SgRule(resource, group, key))
-    for resource in inv.of_type("aws_security_group_rule"):
-        v = resource.values
-        group = inv.find(resource.root, v.get("security_group_id"))
-        sources = list(v.get("cidr_blocks") or []) + list(v.get("ipv6_cidr_blocks") or [])
-        if v.get("self"):
-            sources.append("self")
-        for source in sources or ["?"]:
-            found.append(SgRule(resource, group, (v.get("type", "?"), _protocol(v.get("protocol")),
-                                                  _port(v.get("from_port")), _port(v.get("to_port")), source)))
-    for group in inv.of_type("aws_security_group"):
-        for direction in ("ingress", "egress"):
-            for block in _blocks(group.values.get(direction)):
-                sources = list(block.get("cidr_blocks") or []) + list(block.get("ipv6_cidr_blocks") or [])
-                if block.get("self"):
-                    sources.append("self")
-                for source in sources or ["?"]:
-                    found.append(SgRule(group, group, (direction, _protocol(block.get("protocol")),
-                                                       _port(block.get("from_port")), _port(block.get("to_port")),
-                                                       source)))
-    return found
-
-
-def _blocks(value: object) -> list[dict]:
-    if isinstance(value, dict):
-        return [value]
-    return [v for v in value or [] if isinstance(v, dict)]
 
 
 def _role(exp: Expected, group: Resource | None) -> str | None:

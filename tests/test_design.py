@@ -8,12 +8,13 @@ from generator.config.loader import load_environment
 from generator.design import design
 from generator.errors import ConfigError
 from generator.render import render
+from generator.rule_key import designed_rule_key
 from tests.conftest import ENVIRONMENTS, MINIMAL
 
 
 def rules_of(the_design, role):
     group = next(g for g in the_design.platform.security_groups if g.role == role)
-    return {(r.direction, r.protocol, r.from_port, r.to_port, "self" if r.to_self else r.cidr) for r in group.rules}
+    return {designed_rule_key(r) for r in group.rules}
 
 
 @pytest.fixture(scope="module")

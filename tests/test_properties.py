@@ -19,7 +19,7 @@ from generator.design import email_id
 from generator.render import render, write
 from policies.engine import evaluate
 from policies.expected import Expected
-from policies.inventory import from_hcl
+from generator.inventory import from_hcl
 from tests.conftest import MINIMAL
 
 word = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=6)

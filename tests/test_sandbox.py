@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import cli
-from policies.inventory import from_hcl
+from generator.inventory import from_hcl
 from policies.rules import RULES
 from sandbox import emulator as emulator_module
 from sandbox import lifecycle

@@ -1,7 +1,8 @@
 """The typed shape of an environment's configuration: one frozen model per concept.
 
 Unknown keys are rejected (`extra="forbid"`). Validation here covers each value on its
-own; names that only break AWS's limits once composed are checked in `naming.py`.
+own; names that only break AWS's limits once composed are checked in `design.py`
+(`_check_composed_names`).
 """
 
 from __future__ import annotations

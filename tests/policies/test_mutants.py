@@ -13,7 +13,7 @@ import pytest
 from generator.config.loader import load_environment
 from policies.engine import evaluate
 from policies.expected import Expected
-from policies.inventory import from_hcl
+from generator.inventory import from_hcl
 from policies.rules import rule_ids
 from tests.conftest import ENVIRONMENTS, OUT
 from tests.policies.mutants import MUTANTS, mutant_id

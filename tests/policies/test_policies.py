@@ -13,7 +13,7 @@ from generator.config.loader import load_environment
 from generator.render import render, write
 from policies.engine import FORMATTERS, Report, evaluate
 from policies.expected import Expected
-from policies.inventory import from_hcl
+from generator.inventory import from_hcl
 from policies.rules import RULES, Violation, rule_ids
 from tests.conftest import ENVIRONMENTS, EXAMPLE_ENVS, MINIMAL, OUT
 

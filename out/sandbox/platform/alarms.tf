@@ -11,19 +11,24 @@ resource "aws_kms_key" "alarms" {
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
+      # AWS's default: the account administers its key.
       {
         Sid       = "AccountAdministersKey"
         Effect    = "Allow"
         Principal = { AWS = "arn:aws:iam::123456789012:root" }
-        Action    = "kms:*"
-        Resource  = "*"
+        Action    = ["kms:*"]
+        Resource  = ["*"]
       },
+      # The publishers encrypt messages to the topic with this key.
       {
         Sid       = "AlarmsAndEventsPublish"
         Effect    = "Allow"
         Principal = { Service = ["cloudwatch.amazonaws.com", "events.amazonaws.com"] }
-        Action    = ["kms:Decrypt", "kms:GenerateDataKey*"]
-        Resource  = "*"
+        Action = [
+          "kms:Decrypt",
+          "kms:GenerateDataKey*",
+        ]
+        Resource = ["*"]
       },
     ]
   })
@@ -47,14 +52,19 @@ resource "aws_sns_topic_policy" "alarms" {
   arn = aws_sns_topic.alarms.arn
   policy = jsonencode({
     Version = "2012-10-17"
-    Statement = [{
-      Sid       = "AlarmsAndEventsPublish"
-      Effect    = "Allow"
-      Principal = { Service = ["cloudwatch.amazonaws.com", "events.amazonaws.com"] }
-      Action    = "sns:Publish"
-      Resource  = aws_sns_topic.alarms.arn
-      Condition = { StringEquals = { "aws:SourceAccount" = "123456789012" } }
-    }]
+    Statement = [
+      # Alarms and events of this account only.
+      {
+        Sid       = "AlarmsAndEventsPublish"
+        Effect    = "Allow"
+        Principal = { Service = ["cloudwatch.amazonaws.com", "events.amazonaws.com"] }
+        Action    = ["sns:Publish"]
+        Resource  = ["arn:aws:sns:eu-west-1:123456789012:acme-sm-alarms"]
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = "123456789012" }
+        }
+      },
+    ]
   })
 }
 

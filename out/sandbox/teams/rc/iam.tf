@@ -11,12 +11,18 @@ resource "aws_iam_role" "anti_money_laundering" {
   description = "SageMaker execution role of rc/anti-money-laundering"
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
-    Statement = [{
-      Effect    = "Allow"
-      Principal = { Service = "sagemaker.amazonaws.com" }
-      Action    = "sts:AssumeRole"
-      Condition = { StringEquals = { "aws:SourceAccount" = "123456789012" } }
-    }]
+    Statement = [
+      # SageMaker, for this account's jobs only.
+      {
+        Sid       = "SageMakerAssumesRole"
+        Effect    = "Allow"
+        Principal = { Service = "sagemaker.amazonaws.com" }
+        Action    = ["sts:AssumeRole"]
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = "123456789012" }
+        }
+      },
+    ]
   })
 
   tags = {
