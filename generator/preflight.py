@@ -181,6 +181,8 @@ def _roles(d: Design, iam) -> Iterator[Check]:
         if role.create:
             if live is None:
                 yield Check(f"execution role {name}", PASS, f"does not exist yet; tfgen creates it for {users}")
+            elif _managed(d, live.get("Tags")):
+                yield Check(f"execution role {name}", PASS, MANAGED)
             else:
                 yield Check(f"execution role {name}", FAIL, f"exists already ({live['Arn']}): creating it fails",
                             f"replace {where} with execution_role: {live['Arn']}")
@@ -214,6 +216,9 @@ def _security_groups(d: Design, ec2) -> Iterator[Check]:
                             f"remove {'.'.join(path)}")
             else:
                 yield Check(label, PASS, "does not exist yet")
+            continue
+        if choice is None and _managed(d, found.get("Tags")):
+            yield Check(label, PASS, f"{MANAGED}: {found['GroupId']}")
             continue
         rules = ec2.describe_security_group_rules(
             Filters=[{"Name": "group-id", "Values": [found["GroupId"]]}])["SecurityGroupRules"]
@@ -279,6 +284,8 @@ def _endpoints(d: Design, ec2) -> Iterator[Check]:
                             "add them to network.route_table_ids if their subnets need S3")
             else:
                 yield Check(label, PASS, f"{choice} exists and is adopted")
+        elif clashing and all(_managed(d, e.get("Tags")) for e in clashing):
+            yield Check(label, PASS, f"{MANAGED}: {clashing[0]['VpcEndpointId']}")
         elif clashing:
             why = ("already routes S3 for " + ", ".join(sorted(tables & set(clashing[0].get("RouteTableIds", []))))
                    if kind == "Gateway" else "has private DNS: AWS refuses a second one (conflicting DNS domain)")
@@ -290,9 +297,22 @@ def _endpoints(d: Design, ec2) -> Iterator[Check]:
             yield Check(label, PASS, "does not exist yet")
 
 
-def _adoption(label: str, exists: bool, adopted: bool, path: tuple[str, ...], value: object, what: str) -> Check:
+MANAGED = "exists, managed by tfgen for this environment (its ManagedBy and Environment tags)"
+
+
+def _managed(d: Design, tags: object) -> bool:
+    """Made by an earlier apply of this environment: the provider's default tags say so."""
+    if isinstance(tags, list):  # EC2 and SageMaker give [{"Key": ..., "Value": ...}]
+        tags = {t.get("Key"): t.get("Value") for t in tags}
+    return isinstance(tags, dict) and tags.get("ManagedBy") == "tfgen" and tags.get("Environment") == d.env
+
+
+def _adoption(label: str, exists: bool, adopted: bool, path: tuple[str, ...], value: object, what: str,
+              managed: bool = False) -> Check:
     if exists and adopted:
         return Check(label, PASS, "exists and is adopted")
+    if exists and managed:
+        return Check(label, PASS, MANAGED)
     if exists:
         return _set(label, FAIL, f"exists already: creating it fails ({what})", path, value)
     if adopted:
@@ -307,18 +327,28 @@ def _imported(d: Design) -> set[str]:
 
 def _project_resources(d: Design, ecr, sagemaker) -> Iterator[Check]:
     """Repositories and model package groups: what exists, and the adopt_existing list that names exactly it."""
-    repos: set[str] = set()
+    repo_arns: dict[str, str] = {}
     if d.config.ecr.enabled:
         for page in ecr.get_paginator("describe_repositories").paginate():
-            repos |= {r["repositoryName"] for r in page["repositories"]}
-    groups: set[str] = set()
+            repo_arns |= {r["repositoryName"]: r["repositoryArn"] for r in page["repositories"]}
+    group_arns: dict[str, str] = {}
     for page in sagemaker.get_paginator("list_model_package_groups").paginate():
-        groups |= {g["ModelPackageGroupName"] for g in page["ModelPackageGroupSummaryList"]}
+        group_arns |= {g["ModelPackageGroupName"]: g["ModelPackageGroupArn"]
+                       for g in page["ModelPackageGroupSummaryList"]}
+    repos, groups = set(repo_arns), set(group_arns)
     imported = _imported(d)
+
+    def repo_managed(name: str) -> bool:
+        return name in repo_arns and _managed(d, ecr.list_tags_for_resource(resourceArn=repo_arns[name])["tags"])
+
+    def group_managed(name: str) -> bool:
+        return name in group_arns and _managed(d, sagemaker.list_tags(ResourceArn=group_arns[name])["Tags"])
+
     shared = [short for r, short in zip(d.platform.shared_repositories, d.config.ecr.shared_repos) if r.name in repos]
     for repo in d.platform.shared_repositories:
         yield _adoption(f"repository {repo.name}", repo.name in repos, repo.name in imported,
-                        ("ecr", "adopt_existing_shared_repos"), shared, "its images would stay, unmanaged")
+                        ("ecr", "adopt_existing_shared_repos"), shared, "its images would stay, unmanaged",
+                        repo_managed(repo.name))
     for project in _projects(d):
         cfg = d.config.teams[project.team].projects[project.name]
         stages = cfg.repos if cfg.repos is not None else d.config.ecr.project_repos
@@ -327,10 +357,10 @@ def _project_resources(d: Design, ecr, sagemaker) -> Iterator[Check]:
         path = ("teams", project.team, "projects", project.name, "adopt_existing")
         for repo in project.repositories:
             yield _adoption(f"repository {repo.name}", repo.name in repos, repo.name in imported, path, parts,
-                            "its images would stay, unmanaged")
+                            "its images would stay, unmanaged", repo_managed(repo.name))
         name = project.model_package_group
         yield _adoption(f"model package group {name}", name in groups, name in imported, path, parts,
-                        "the plan's name clash")
+                        "the plan's name clash", group_managed(name))
 
 
 def _log_groups(d: Design, logs) -> Iterator[Check]:
@@ -338,16 +368,22 @@ def _log_groups(d: Design, logs) -> Iterator[Check]:
     for page in logs.get_paginator("describe_log_groups").paginate(logGroupNamePrefix="/aws/sagemaker/"):
         live |= {g["logGroupName"] for g in page["logGroups"]}
     imported = _imported(d)
+
+    def managed(name: str) -> bool:
+        return name in live and _managed(d, logs.list_tags_log_group(logGroupName=name).get("tags"))
+
     jobs = [g.id for g in d.platform.log_groups if g.name in live]
     for group in d.platform.log_groups:
         yield _adoption(f"log group {group.name}", group.name in live, group.name in imported,
-                        ("logs", "adopt_existing_job_log_groups"), jobs, "SageMaker made it at the first job")
+                        ("logs", "adopt_existing_job_log_groups"), jobs, "SageMaker made it at the first job",
+                        managed(group.name))
     for project in _projects(d):
         for endpoint in project.endpoints:
             path = ("teams", project.team, "projects", project.name, "endpoints", endpoint.name,
                     "adopt_existing_log_group")
             yield _adoption(f"log group {endpoint.log_group}", endpoint.log_group in live,
-                            endpoint.log_group in imported, path, endpoint.log_group in live, "the endpoint exists")
+                            endpoint.log_group in imported, path, endpoint.log_group in live, "the endpoint exists",
+                            managed(endpoint.log_group))
 
 
 def table(checks: list[Check]) -> str:

@@ -109,6 +109,20 @@ def test_check_catches_a_violation_in_a_plan(sandbox, tmp_path):
     assert "ingress tcp/22 from 0.0.0.0/0: no ingress from the internet" in result.output
 
 
+def test_preflight_after_the_apply_recognises_what_tfgen_made(sandbox):
+    """Run again once applied (say, before adding a team), preflight does not take tfgen's own
+    resources for obstacles: their ManagedBy and Environment tags say whose they are."""
+    result = tfgen(sandbox, "preflight", "sandbox", "--format", "json")
+    assert result.exit_code == 0, result.output
+    checks = {c["check"]: c for c in json.loads(result.output)}
+    managed = {name for name, c in checks.items() if c["found"].startswith("exists, managed by tfgen")}
+    assert {"security group acme-sm-training", "endpoint s3", "endpoint sagemaker.api",
+            "repository acme-sm-rc-fraud-detection/training", "model package group rc-fraud-detection",
+            "log group /aws/sagemaker/TrainingJobs", "log group /aws/sagemaker/Endpoints/fraud-scoring",
+            "execution role acme-sm-rc-anti-money-laundering-execution"} <= managed
+    assert all(c["status"] == "PASS" for c in checks.values())
+
+
 def test_outputs_writes_the_five_group_ids(sandbox):
     result = tfgen(sandbox, "outputs", "sandbox")
     assert result.exit_code == 0, result.output
