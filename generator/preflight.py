@@ -290,6 +290,9 @@ def _endpoints(d: Design, ec2) -> Iterator[Check]:
             why = ("already routes S3 for " + ", ".join(sorted(tables & set(clashing[0].get("RouteTableIds", []))))
                    if kind == "Gateway" else "has private DNS: AWS refuses a second one (conflicting DNS domain)")
             yield _set(label, FAIL, f"{clashing[0]['VpcEndpointId']} {why}", path, clashing[0]["VpcEndpointId"])
+        elif same and kind == "Gateway":  # another S3 gateway serving other route tables: AWS allows both
+            yield Check(label, PASS, f"{same[0]['VpcEndpointId']} serves other route tables; tfgen adds one for "
+                                     "network.route_table_ids")
         elif same:
             yield _set(label, WARN, f"{same[0]['VpcEndpointId']} exists without private DNS: tfgen would add a "
                                     "second endpoint; adopting it is cleaner", path, same[0]["VpcEndpointId"])

@@ -150,3 +150,17 @@ def test_preflight_only_reads(emulator, tmp_path):
     session.events.register("before-call", lambda model, **_: calls.append(model.name))
     preflight_module.preflight(design(load_environment(sb.config_dir, "sandbox")), session)
     assert calls and all(name.startswith(("Describe", "Get", "List")) for name in calls), sorted(set(calls))
+
+
+def test_an_s3_gateway_on_other_route_tables_is_no_obstacle(emulator, tmp_path):
+    """Two S3 gateways in one VPC on different route tables: AWS allows it, so preflight passes it."""
+    sb = lifecycle.prepare(emulator, tmp_path)
+    net = yaml.safe_load((sb.config_dir / "sandbox.yaml").read_text())["network"]
+    ec2 = boto_client(emulator, "ec2", REGION)
+    other = ec2.create_route_table(VpcId=net["vpc_id"])["RouteTable"]["RouteTableId"]
+    gateway = ec2.create_vpc_endpoint(VpcId=net["vpc_id"], ServiceName=f"com.amazonaws.{REGION}.s3",
+                                      VpcEndpointType="Gateway", RouteTableIds=[other])["VpcEndpoint"]["VpcEndpointId"]
+    code, checks = checks_of(sb)
+    assert code == 0
+    assert checks["endpoint s3"]["found"] == (f"{gateway} serves other route tables; tfgen adds one for "
+                                              "network.route_table_ids")
