@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from generator import aws_limits
@@ -76,8 +76,7 @@ def test_random_valid_configurations_render_and_pass_the_policies(config):
     names = [f"{t}-{p}" for t, team in config["teams"].items() for p in team["projects"]]
     endpoints = [e for team in config["teams"].values() for p in team["projects"].values()
                  for e in p.get("endpoints", {})]
-    if len(set(names)) != len(names) or len(set(endpoints)) != len(endpoints):
-        return
+    assume(len(set(names)) == len(names) and len(set(endpoints)) == len(endpoints))
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         (root / "environments").mkdir()

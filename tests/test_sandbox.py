@@ -137,20 +137,21 @@ def test_outputs_writes_the_five_group_ids(sandbox):
     }
 
 
-def register_model_and_push_image(sb) -> tuple[str, str]:
+def register_model_and_push_image(sb, group: str = "rc-fraud-detection",
+                                  repository: str = "acme-sm-rc-fraud-detection/inference") -> tuple[str, str]:
     """The plan's acceptance steps: a model version in the group, an image in the repository."""
     sagemaker = boto_client(sb.emulator, "sagemaker", REGION)
     arn = sagemaker.create_model_package(
-        ModelPackageGroupName="rc-fraud-detection", ModelPackageDescription="acceptance test",
-        InferenceSpecification={"Containers": [{"Image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/"
-                                                         "acme-sm-rc-fraud-detection/inference:v1"}],
+        ModelPackageGroupName=group, ModelPackageDescription="acceptance test",
+        InferenceSpecification={"Containers": [{"Image": f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/"
+                                                         f"{repository}:v1"}],
                                 "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"]},
     )["ModelPackageArn"]
     ecr = boto_client(sb.emulator, "ecr", REGION)
     manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
                            "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1,
                                       "digest": "sha256:" + "a" * 64}, "layers": []})
-    ecr.put_image(repositoryName="acme-sm-rc-fraud-detection/inference", imageManifest=manifest, imageTag="v1")
+    ecr.put_image(repositoryName=repository, imageManifest=manifest, imageTag="v1")
     return arn, "v1"
 
 
@@ -169,11 +170,22 @@ def test_protected_destroy_is_refused_and_nothing_is_lost(sandbox):
 
 
 def test_drift_behind_terraforms_back_is_found(sandbox):
-    """Last in this module: it changes the account."""
+    """It changes the account behind Terraform's back, then puts it back: the other tests run in any order."""
     ec2 = boto_client(sandbox.emulator, "ec2", REGION)
     training = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["acme-sm-training"]}])
-    ec2.authorize_security_group_ingress(GroupId=training["SecurityGroups"][0]["GroupId"], IpPermissions=[
+    ssh = ec2.authorize_security_group_ingress(GroupId=training["SecurityGroups"][0]["GroupId"], IpPermissions=[
         {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    try:
+        check_drift_is_found(sandbox)
+    finally:
+        ec2.revoke_security_group_ingress(GroupId=training["SecurityGroups"][0]["GroupId"],
+                                          SecurityGroupRuleIds=[ssh["SecurityGroupRules"][0]["SecurityGroupRuleId"]])
+        for root in ("platform", "teams/rc"):
+            lifecycle.apply(sandbox, root)  # retention and the lifecycle policy as designed again
+    assert tfgen(sandbox, "verify", "sandbox").exit_code == 0
+
+
+def check_drift_is_found(sandbox) -> None:
     boto_client(sandbox.emulator, "logs", REGION).put_retention_policy(
         logGroupName="/aws/sagemaker/TrainingJobs", retentionInDays=1)
     boto_client(sandbox.emulator, "ecr", REGION).delete_lifecycle_policy(
@@ -223,31 +235,53 @@ def test_destroying_a_team_root_removes_its_resources(unprotected):
     assert "alarm acme-dev-churn-scoring-5xx-rate MISSING" in missing
 
 
-def test_retiring_a_protected_project_keeps_its_data(sandbox):
-    """After the drift test: retire rc/fraud-detection, whose group holds a model version and
-    whose repository holds an image; apply; everything is still in the account."""
+@pytest.fixture(scope="module")
+def retiring(emulator, tmp_path_factory):
+    """A protected environment of its own (its own VPC and names in the same emulated account),
+    applied, with a model version in its group and an image in its repository: the retirement
+    test changes it for good, so it shares it with no other test."""
+    def edit(data: dict) -> None:
+        data["protected"] = True
+        data["tag_prefix"] = "acme-ret"
+        data["ecr"] = {"shared_repos": []}
+        data["teams"] = {"ret": {"execution_role": "ret-sagemaker",
+                                 "projects": {"churn": {"endpoints": {"churn-api": {}}}}}}
+
+    sb = lifecycle.prepare(emulator, tmp_path_factory.mktemp("retiring"), edit=edit)
+    lifecycle.render_sandbox(sb)
+    lifecycle.init(sb, "teams/ret")
+    lifecycle.apply(sb, "teams/ret")
+    sb.model_arn, sb.tag = register_model_and_push_image(sb, "ret-churn", "acme-sm-ret-churn/inference")
+    return sb
+
+
+def test_retiring_a_protected_project_keeps_its_data(retiring):
+    """Retire ret/churn, whose group holds a model version and whose repository holds an image;
+    apply; everything is still in the account, no longer in the state."""
     import yaml
 
-    path = sandbox.config_dir / "sandbox.yaml"
+    sb = retiring
+    path = sb.config_dir / "sandbox.yaml"
     data = yaml.safe_load(path.read_text())
-    data.setdefault("teams", {}).setdefault("rc", {}).setdefault("projects", {})["fraud-detection"] = {"retired": True}
+    data["teams"]["ret"]["projects"]["churn"]["retired"] = True
     path.write_text(yaml.safe_dump(data, sort_keys=False))
-    lifecycle.render_sandbox(sandbox)
-    retired = (sandbox.out_env / "teams/rc/retired.tf").read_text()
+    lifecycle.render_sandbox(sb)
+    retired = (sb.out_env / "teams/ret/retired.tf").read_text()
     # three repositories, their three lifecycle policies, the group, the endpoint's log group
     assert retired.count("removed {") == 8 and retired.count("destroy = false") == 8
-    sandbox.terraform("teams/rc", "apply", "-auto-approve", "-input=false", "-no-color")
+    sb.terraform("teams/ret", "apply", "-auto-approve", "-input=false", "-no-color")
 
-    sagemaker = boto_client(sandbox.emulator, "sagemaker", REGION)
-    assert sagemaker.describe_model_package_group(ModelPackageGroupName="rc-fraud-detection")
-    assert len(sagemaker.list_model_packages(ModelPackageGroupName="rc-fraud-detection")["ModelPackageSummaryList"]) == 1
-    ecr = boto_client(sandbox.emulator, "ecr", REGION)
-    assert ecr.list_images(repositoryName="acme-sm-rc-fraud-detection/inference")["imageIds"]
+    sagemaker = boto_client(sb.emulator, "sagemaker", REGION)
+    versions = sagemaker.list_model_packages(ModelPackageGroupName="ret-churn")["ModelPackageSummaryList"]
+    assert [v["ModelPackageArn"] for v in versions] == [sb.model_arn]
+    ecr = boto_client(sb.emulator, "ecr", REGION)
+    images = ecr.list_images(repositoryName="acme-sm-ret-churn/inference")["imageIds"]
+    assert [i.get("imageTag") for i in images] == [sb.tag]
     for stage in ("preprocessing", "training"):
-        ecr.describe_repositories(repositoryNames=[f"acme-sm-rc-fraud-detection/{stage}"])
-    logs = boto_client(sandbox.emulator, "logs", REGION)
-    assert logs.describe_log_groups(logGroupNamePrefix="/aws/sagemaker/Endpoints/fraud-scoring")["logGroups"]
-    state = sandbox.terraform("teams/rc", "state", "list").stdout.split()
-    assert not [address for address in state if "fraud_detection" in address or "fraud_scoring" in address]
-    changed, output = lifecycle.plan_changes(sandbox, "teams/rc")
+        ecr.describe_repositories(repositoryNames=[f"acme-sm-ret-churn/{stage}"])
+    logs = boto_client(sb.emulator, "logs", REGION)
+    assert logs.describe_log_groups(logGroupNamePrefix="/aws/sagemaker/Endpoints/churn-api")["logGroups"]
+    state = sb.terraform("teams/ret", "state", "list").stdout.split()
+    assert not [address for address in state if "churn" in address]
+    changed, output = lifecycle.plan_changes(sb, "teams/ret")
     assert not changed, output
