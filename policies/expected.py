@@ -43,6 +43,11 @@ ENI_ACTIONS = frozenset({
 })
 
 
+# The interface endpoints SageMaker jobs need in a private VPC (with the S3 gateway), as AWS's
+# docs for SageMaker in a VPC list them; the YAML may add extras.
+REQUIRED_INTERFACE_ENDPOINTS = ("sagemaker.api", "sagemaker.runtime", "sts", "logs", "ecr.api", "ecr.dkr", "monitoring")
+
+
 def expected_rules(cidr: str) -> dict[str, set[Rule]]:
     """The five groups and exactly their rules: the plan's workload groups, and AWS's Studio and endpoint needs."""
     https_in = ("ingress", "tcp", 443, 443, cidr)
@@ -128,6 +133,16 @@ class Expected:
         if name.startswith("/aws/sagemaker/Endpoints/"):
             return days.endpoints
         return None
+
+    def interface_services(self) -> dict[str, str]:
+        """Service name -> the endpoint's name, for every interface endpoint the YAML needs."""
+        region = self.cfg.region
+        names = (*REQUIRED_INTERFACE_ENDPOINTS, *self.cfg.vpc_endpoints.extra)
+        return {(f"aws.sagemaker.{region}.{n}" if n in ("studio", "notebook") else f"com.amazonaws.{region}.{n}"): n
+                for n in names}
+
+    def s3_service(self) -> str:
+        return f"com.amazonaws.{self.cfg.region}.s3"
 
     def vpc_arn(self) -> str:
         return f"arn:aws:ec2:{self.cfg.region}:{self.cfg.account_id}:vpc/{self.cfg.network.vpc_id}"

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SG = "platform/security_groups.tf"
+EP = "platform/vpc_endpoints.tf"
 CIDR = "10.30.0.0/16"
 
 
@@ -124,6 +125,24 @@ MUTANTS: list[Mutant] = [
                     '\n  dynamic "egress" {\n    for_each = [443]\n    content {\n      from_port = egress.value\n'
                     '      to_port = egress.value\n      protocol = "tcp"\n      cidr_blocks = ["0.0.0.0/0"]\n'
                     '    }\n  }\n\n  tags = {')),
+    Mutant("the S3 gateway endpoint deleted", "TFG-EP-001",
+           remove_block(EP, 'resource "aws_vpc_endpoint" "s3"')),
+    Mutant("the sts interface endpoint deleted", "TFG-EP-001",
+           remove_block(EP, 'resource "aws_vpc_endpoint" "sts"')),
+    Mutant("private DNS off on sagemaker.api", "TFG-EP-001",
+           in_block(EP, 'resource "aws_vpc_endpoint" "sagemaker_api"', "private_dns_enabled = true",
+                    "private_dns_enabled = false")),
+    Mutant("sagemaker.runtime in the training group", "TFG-EP-001",
+           in_block(EP, 'resource "aws_vpc_endpoint" "sagemaker_runtime"', "aws_security_group.vpc_endpoints.id",
+                    "aws_security_group.training.id")),
+    Mutant("the S3 gateway on one route table of three", "TFG-EP-001",
+           in_block(EP, 'resource "aws_vpc_endpoint" "s3"', '    "rtb-0c1b2c3d4e5f60022",\n', "")),
+    Mutant("an interface endpoint in one subnet only", "TFG-EP-001",
+           in_block(EP, 'resource "aws_vpc_endpoint" "logs"', '    "subnet-0c1b2c3d4e5f60013",\n', "")),
+    Mutant("an endpoint the YAML does not ask for", "TFG-EP-001",
+           append(EP, 'resource "aws_vpc_endpoint" "ssm" {\n  vpc_id = "vpc-0c1b2c3d4e5f60001"\n'
+                      '  service_name = "com.amazonaws.eu-west-1.ssm"\n  vpc_endpoint_type = "Interface"\n'
+                      '  private_dns_enabled = true\n}\n')),
     Mutant("a renamed group", "TFG-NAME-001", replace(SG, '"acme-sm-training"', '"acme-sm-train"')),
     Mutant("upper case in a model package group name", "TFG-NAME-003",
            replace("teams/rc/model_registry.tf", '= "rc-fraud-detection"', '= "rc-Fraud-detection"')),
