@@ -21,7 +21,10 @@ from policies.expected import (ALL, ANYWHERE, ENI_ACTIONS, REGISTRY_ACTIONS, REG
 
 WORLD = {ANYWHERE, "::/0"}
 STATEFUL_TYPES = ("aws_ecr_repository", "aws_sagemaker_model_package_group", "aws_cloudwatch_log_group")
-IAM_POLICY_ATTRIBUTES = {"aws_iam_role_policy": "policy", "aws_iam_policy": "policy", "aws_iam_role": "assume_role_policy"}
+IAM_POLICY_ATTRIBUTES = {"aws_iam_role_policy": "policy", "aws_iam_policy": "policy", "aws_iam_role": "assume_role_policy",
+                         "aws_sns_topic_policy": "policy"}
+PUBLISHERS = {"cloudwatch.amazonaws.com", "events.amazonaws.com"}  # alarms and EventBridge rules
+KEY_USE_FOR_PUBLISHERS = {"kms:Decrypt", "kms:GenerateDataKey*"}
 
 
 @dataclass(frozen=True)
@@ -440,6 +443,83 @@ def eni_in_vpc(inv: Inventory, exp: Expected) -> Iterator[Violation]:
             if _list(first_block(condition).get("ec2:Vpc")) != [vpc]:
                 yield at("TFG-IAM-005", resource, f"statement {statement.get('Sid', '?')} allows {actions} without "
                                                   f"ArnEquals ec2:Vpc = {vpc}")
+
+
+# --- resource policies and trust ---------------------------------------------------------
+
+
+def _principals(statement: dict) -> list[str]:
+    principal = statement.get("Principal")
+    if principal == "*":
+        return ["*"]
+    if isinstance(principal, dict):
+        return [str(name) for names in principal.values() for name in _list(names)]
+    return []
+
+
+def _source_account(statement: dict) -> list:
+    return _list(first_block(first_block(statement.get("Condition")).get("StringEquals")).get("aws:SourceAccount"))
+
+
+@rule("TFG-POL-001", "No policy anywhere (identity, trust, key, topic) names the principal *.")
+def star_principal(inv: Inventory, exp: Expected) -> Iterator[Violation]:
+    for resource, document, _ in _documents(inv):
+        for statement in _statements(document):
+            if statement.get("Effect") == "Allow" and "*" in _principals(statement):
+                yield at("TFG-POL-001", resource, f"statement {statement.get('Sid', '?')} allows anyone (Principal *)")
+
+
+@rule("TFG-POL-002", "The alarm topic is encrypted with the platform's key; the key's policy and the topic's allow "
+                     "exactly CloudWatch and EventBridge to publish (the key's account-root statement aside), the "
+                     "topic's only from the environment's account.")
+def alarm_topic_policies(inv: Inventory, exp: Expected) -> Iterator[Violation]:
+    if not exp.cfg.alarms.enabled:
+        return
+    root_principal = f"arn:aws:iam::{exp.cfg.account_id}:root"
+    for topic in inv.of_type("aws_sns_topic"):
+        key = inv.find(topic.root, topic.values.get("kms_master_key_id"))
+        if key is None or key.type != "aws_kms_key":
+            yield at("TFG-POL-002", topic, "the topic is not encrypted with the platform's KMS key (kms_master_key_id)")
+    for resource, document, key_policy in _documents(inv):
+        if not key_policy and resource.type != "aws_sns_topic_policy":
+            continue
+        publishers: set[str] = set()
+        for statement in _statements(document):
+            principals = set(_principals(statement))
+            if key_policy and principals == {root_principal}:
+                continue  # AWS's default key policy: the account administers its own key
+            name = statement.get("Sid", "?")
+            if principals != PUBLISHERS:
+                yield at("TFG-POL-002", resource, f"statement {name} allows {sorted(principals)}; only "
+                                                  f"{sorted(PUBLISHERS)} publish alarms and events")
+            publishers |= principals & PUBLISHERS
+            actions = set(_list(statement.get("Action")))
+            allowed = KEY_USE_FOR_PUBLISHERS if key_policy else {"sns:Publish"}
+            if not actions <= allowed:
+                yield at("TFG-POL-002", resource, f"statement {name} allows {sorted(actions - allowed)}; the "
+                                                  f"publishers need {sorted(allowed)} only")
+            if not key_policy and _source_account(statement) != [exp.cfg.account_id]:
+                yield at("TFG-POL-002", resource, f"statement {name} lacks StringEquals aws:SourceAccount = "
+                                                  f"{exp.cfg.account_id} (another account's alarms could publish)")
+        for missing in sorted(PUBLISHERS - publishers):
+            yield at("TFG-POL-002", resource, f"{missing} is not allowed: its alarms or events would not reach "
+                                              "the topic")
+
+
+@rule("TFG-POL-003", "Every execution role tfgen creates trusts sagemaker.amazonaws.com only, for the environment's "
+                     "account only (aws:SourceAccount).")
+def execution_role_trust(inv: Inventory, exp: Expected) -> Iterator[Violation]:
+    for resource, document, _ in _documents(inv):
+        if resource.type != "aws_iam_role":
+            continue
+        for statement in _statements(document):
+            name = statement.get("Sid", "?")
+            if _principals(statement) != ["sagemaker.amazonaws.com"]:
+                yield at("TFG-POL-003", resource, f"statement {name} trusts {_principals(statement)}; an execution "
+                                                  "role trusts sagemaker.amazonaws.com only")
+            if _source_account(statement) != [exp.cfg.account_id]:
+                yield at("TFG-POL-003", resource, f"statement {name} lacks StringEquals aws:SourceAccount = "
+                                                  f"{exp.cfg.account_id}")
 
 
 # --- protection and providers ------------------------------------------------------------

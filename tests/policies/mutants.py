@@ -11,6 +11,7 @@ from pathlib import Path
 
 SG = "platform/security_groups.tf"
 EP = "platform/vpc_endpoints.tf"
+ALARMS = "platform/alarms.tf"
 CIDR = "10.30.0.0/16"
 
 
@@ -198,6 +199,31 @@ MUTANTS: list[Mutant] = [
                                          f'        Condition = {{\n          ArnEquals = {{ "ec2:Vpc" = "{PROD_VPC}"',
                     f'Resource = ["arn:aws:ec2:eu-west-1:333333333333:network-interface/*"]\n'
                     f'        Condition = {{\n          ArnEquals = {{ "ec2:Vpc" = "{PROD_VPC[:-1]}9"')),
+    Mutant("cloudwatch.amazonaws.com dropped from the alarm key's policy", "TFG-POL-002",
+           in_block(ALARMS, 'resource "aws_kms_key" "alarms"',
+                    'Principal = { Service = ["cloudwatch.amazonaws.com", "events.amazonaws.com"] }',
+                    'Principal = { Service = "events.amazonaws.com" }')),
+    Mutant("the topic policy opened to * with sns:*", "TFG-POL-001",
+           in_block(ALARMS, 'resource "aws_sns_topic_policy" "alarms"',
+                    'Principal = { Service = ["cloudwatch.amazonaws.com", "events.amazonaws.com"] }\n'
+                    '        Action    = ["sns:Publish"]', 'Principal = "*"\n        Action    = ["sns:*"]')),
+    Mutant("the key policy grants decrypt to *", "TFG-POL-001",
+           in_block(ALARMS, 'resource "aws_kms_key" "alarms"',
+                    'Principal = { Service = ["cloudwatch.amazonaws.com", "events.amazonaws.com"] }',
+                    'Principal = { AWS = "*" }')),
+    Mutant("the topic not encrypted", "TFG-POL-002",
+           in_block(ALARMS, 'resource "aws_sns_topic" "alarms"', "  kms_master_key_id = aws_kms_key.alarms.arn\n", "")),
+    Mutant("the topic policy without the account condition", "TFG-POL-002",
+           in_block(ALARMS, 'resource "aws_sns_topic_policy" "alarms"',
+                    '        Condition = {\n          StringEquals = { "aws:SourceAccount" = "333333333333" }\n'
+                    '        }\n', "")),
+    Mutant("a created role that trusts EC2", "TFG-POL-003",
+           in_block(RC_IAM, 'resource "aws_iam_role" "anti_money_laundering"', '"sagemaker.amazonaws.com"',
+                    '"ec2.amazonaws.com"')),
+    Mutant("a created role trusted from any account", "TFG-POL-003",
+           in_block(RC_IAM, 'resource "aws_iam_role" "anti_money_laundering"',
+                    '        Condition = {\n          StringEquals = { "aws:SourceAccount" = "333333333333" }\n'
+                    '        }\n', "")),
     Mutant("prevent_destroy removed from a model package group in prod", "TFG-PROT-001",
            in_block("teams/rc/model_registry.tf", '"fraud_detection"', "prevent_destroy = true", "prevent_destroy = false")),
     Mutant("prevent_destroy removed from a log group in prod", "TFG-PROT-001",
