@@ -19,6 +19,7 @@ from generator.rule_key import designed_rule_key, live_rule_key
 from generator.rule_key import describe as describe_rule
 
 PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
+MANAGED = "exists, managed by tfgen for this environment (its ManagedBy and Environment tags)"
 GONE = ("deleted", "deleting", "rejected", "failed", "expired")
 
 
@@ -298,9 +299,6 @@ def _endpoints(d: Design, ec2) -> Iterator[Check]:
                                     "second endpoint; adopting it is cleaner", path, same[0]["VpcEndpointId"])
         else:
             yield Check(label, PASS, "does not exist yet")
-
-
-MANAGED = "exists, managed by tfgen for this environment (its ManagedBy and Environment tags)"
 
 
 def _managed(d: Design, tags: object) -> bool:

@@ -135,6 +135,12 @@ def test_a_created_role_can_run_jobs_in_the_vpc_and_endpoints(prod):
     assert all(s.why for s in runtime.values()), "every statement explains itself in a comment"
 
 
+def role_yaml(team_lines: str, project_lines: str) -> str:
+    """MINIMAL with the team's role lines replaced and lines added under fraud-detection."""
+    text = MINIMAL.replace("    execution_role: rc-sagemaker\n", team_lines)
+    return text.replace("fraud-detection: {}", "fraud-detection:\n" + project_lines) if project_lines else text
+
+
 ROLE_CASES = {
     "team role": ("    execution_role: rc-sagemaker\n", "", ("rc-sagemaker", False)),
     "project override by ARN with a path": (
@@ -147,10 +153,7 @@ ROLE_CASES = {
 
 @pytest.mark.parametrize("team_lines, project_lines, expected", ROLE_CASES.values(), ids=ROLE_CASES.keys())
 def test_role_choice_team_default_and_project_override(config_dir, team_lines, project_lines, expected):
-    text = MINIMAL.replace("    execution_role: rc-sagemaker\n", team_lines)
-    text = text.replace("fraud-detection: {}", "fraud-detection:\n" + project_lines if project_lines else
-                        "fraud-detection: {}")
-    (config_dir / "test.yaml").write_text(text)
+    (config_dir / "test.yaml").write_text(role_yaml(team_lines, project_lines))
     project = design(load_environment(config_dir, "test")).teams[0].projects[0]
     assert (project.role.name, project.role.create) == expected
 
@@ -174,10 +177,7 @@ ROLE_ERRORS = {
 
 @pytest.mark.parametrize("team_lines, project_lines, line, field, message", ROLE_ERRORS.values(), ids=ROLE_ERRORS.keys())
 def test_role_choice_errors_name_file_line_and_field(config_dir, team_lines, project_lines, line, field, message):
-    text = MINIMAL.replace("    execution_role: rc-sagemaker\n", team_lines)
-    text = text.replace("fraud-detection: {}", "fraud-detection:\n" + project_lines if project_lines else
-                        "fraud-detection: {}")
-    (config_dir / "test.yaml").write_text(text)
+    (config_dir / "test.yaml").write_text(role_yaml(team_lines, project_lines))
     with pytest.raises(ConfigError) as caught:
         render(config_dir, "test")
     assert caught.value.message == f"{config_dir / 'test.yaml'}:{line}: {field}: {message}"
