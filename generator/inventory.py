@@ -153,6 +153,9 @@ def first_block(value: object) -> dict:
 
 def _clean(value: object, ids: dict[str, str]) -> object:
     """Drop tfparse's bookkeeping and turn references (resource UUIDs) into `ref:` strings."""
+    if isinstance(value, dict) and "__attribute__" in value:
+        # an attribute tfparse cannot evaluate (aws_kms_key.alarms.key_id): still a reference to its resource
+        return REF + ".".join(str(value["__attribute__"]).split(".")[:2])
     if isinstance(value, dict):
         # tfparse gives every block a UUID "id"; configuration never sets one itself.
         return {k: _clean(v, ids) for k, v in value.items() if k != "__tfmeta" and not (k == "id" and _is_uuid(v))}

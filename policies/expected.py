@@ -63,12 +63,31 @@ def expected_rules(cidr: str) -> dict[str, set[Rule]]:
     }
 
 
+# The plan's failed-job notifications: one EventBridge rule per job kind, on the state-change
+# event SageMaker sends, matching the failed status only.
+FAILED_JOB_EVENTS = {
+    "training-job-failed": ("SageMaker Training Job State Change", "TrainingJobStatus"),
+    "processing-job-failed": ("SageMaker Processing Job State Change", "ProcessingJobStatus"),
+}
+
+
+@dataclass(frozen=True)
+class EndpointAlarms:
+    """What one endpoint's monitoring must be: thresholds as SageMaker's metrics count them."""
+
+    name: str
+    variant: str
+    error_rate: float  # Invocation5XXErrors is 0 or 1 per call: its Average is the rate (5% -> 0.05)
+    latency_us: int  # ModelLatency is in microseconds; the YAML says milliseconds
+
+
 @dataclass(frozen=True)
 class Project:
     team: str
     name: str
     stages: tuple[str, ...]
     retention: int
+    endpoints: tuple[EndpointAlarms, ...] = ()
 
     @property
     def group(self) -> str:
@@ -94,8 +113,14 @@ class Expected:
                 if project.retired:
                     continue  # no longer managed: its resources are kept through `removed` blocks
                 stages = project.repos if project.repos is not None else self.cfg.ecr.project_repos
+                alarms = self.cfg.alarms
+                endpoints = tuple(
+                    EndpointAlarms(endpoint_name, endpoint.variant,
+                                   (endpoint.error_rate_percent or alarms.endpoint_5xx_rate_percent) / 100,
+                                   (endpoint.p99_latency_ms or alarms.endpoint_p99_latency_ms) * 1000)
+                    for endpoint_name, endpoint in project.endpoints.items())
                 result.append(Project(team_name, name, tuple(stages) if self.cfg.ecr.enabled else (),
-                                      project.image_retention or self.cfg.ecr.image_retention))
+                                      project.image_retention or self.cfg.ecr.image_retention, endpoints))
         return result
 
     def team_roots(self) -> dict[str, list[Project]]:
@@ -143,6 +168,10 @@ class Expected:
 
     def s3_service(self) -> str:
         return f"com.amazonaws.{self.cfg.region}.s3"
+
+    def topic_arn(self) -> str:
+        """The platform's alarm topic, where every alarm and failed-job event goes."""
+        return f"arn:aws:sns:{self.cfg.region}:{self.cfg.account_id}:{self.cfg.tag_prefix}-alarms"
 
     def vpc_arn(self) -> str:
         return f"arn:aws:ec2:{self.cfg.region}:{self.cfg.account_id}:vpc/{self.cfg.network.vpc_id}"

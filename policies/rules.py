@@ -7,16 +7,17 @@ expects, and yields Violations that name the resource, file:line and what was ex
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from generator import aws_limits
-from generator.inventory import Inventory, Resource, first_block
+from generator.inventory import REF, Inventory, Resource, first_block
 from generator.rule_key import blocks as _blocks
 from generator.rule_key import describe as describe_rule
 from generator.rule_key import sg_rules
 from policies import iam_catalogue
-from policies.expected import (ALL, ANYWHERE, ENI_ACTIONS, REGISTRY_ACTIONS, REGISTRY_LIST_ACTION,
+from policies.expected import (ALL, ANYWHERE, ENI_ACTIONS, FAILED_JOB_EVENTS, REGISTRY_ACTIONS, REGISTRY_LIST_ACTION,
                                STAR_RESOURCE_ACTIONS, Expected, Rule, expected_rules)
 
 WORLD = {ANYWHERE, "::/0"}
@@ -469,8 +470,8 @@ def star_principal(inv: Inventory, exp: Expected) -> Iterator[Violation]:
                 yield at("TFG-POL-001", resource, f"statement {statement.get('Sid', '?')} allows anyone (Principal *)")
 
 
-@rule("TFG-POL-002", "The alarm topic is encrypted with the platform's key; the key's policy and the topic's allow "
-                     "exactly CloudWatch and EventBridge to publish (the key's account-root statement aside), the "
+@rule("TFG-POL-002", "The alarm topic is encrypted with the platform's key (alias alias/{tag_prefix}-alarms); "
+                     "the key's policy and the topic's allow exactly CloudWatch and EventBridge to publish (the key's account-root statement aside), the "
                      "topic's only from the environment's account.")
 def alarm_topic_policies(inv: Inventory, exp: Expected) -> Iterator[Violation]:
     if not exp.cfg.alarms.enabled:
@@ -480,6 +481,12 @@ def alarm_topic_policies(inv: Inventory, exp: Expected) -> Iterator[Violation]:
         key = inv.find(topic.root, topic.values.get("kms_master_key_id"))
         if key is None or key.type != "aws_kms_key":
             yield at("TFG-POL-002", topic, "the topic is not encrypted with the platform's KMS key (kms_master_key_id)")
+    alias_name = f"alias/{exp.cfg.tag_prefix}-alarms"
+    for alias in inv.of_type("aws_kms_alias"):
+        key = inv.find(alias.root, alias.values.get("target_key_id"))
+        if alias.values.get("name") != alias_name or key is None or key.type != "aws_kms_key":
+            yield at("TFG-POL-002", alias, f"{alias.values.get('name')} -> {alias.values.get('target_key_id')}; "
+                                           f"the platform key's alias is {alias_name}, on the key tfgen declares")
     for resource, document, key_policy in _documents(inv):
         if not key_policy and resource.type != "aws_sns_topic_policy":
             continue
@@ -520,6 +527,135 @@ def execution_role_trust(inv: Inventory, exp: Expected) -> Iterator[Violation]:
             if _source_account(statement) != [exp.cfg.account_id]:
                 yield at("TFG-POL-003", resource, f"statement {name} lacks StringEquals aws:SourceAccount = "
                                                   f"{exp.cfg.account_id}")
+
+
+# --- monitoring ----------------------------------------------------------------------------
+
+
+def _alarm_problems(alarm: Resource, want: dict) -> list[str]:
+    v = alarm.values
+    problems = [f"{key} = {v.get(key)!r}; expected {value!r}" for key, value in want.items()
+                if key != "threshold" and v.get(key) != value]
+    threshold = v.get("threshold")
+    if not isinstance(threshold, (int, float)) or not math.isclose(threshold, want["threshold"]):
+        problems.append(f"threshold = {threshold!r}; expected {want['threshold']!r}")
+    return problems
+
+
+@rule("TFG-MON-001", "Every endpoint the YAML declares has its log group in its team's root and, with alarms on, its "
+                     "two alarms and no others: the 5XX rate (Average of Invocation5XXErrors) above the YAML's "
+                     "percentage and p99 ModelLatency above its milliseconds, in microseconds; in AWS/SageMaker, on "
+                     "the endpoint and its variant, over the YAML's period and evaluation periods, alarming to the "
+                     "platform topic.")
+def endpoint_monitoring(inv: Inventory, exp: Expected) -> Iterator[Violation]:
+    alarms_cfg, topic = exp.cfg.alarms, [exp.topic_arn()]
+    wanted_groups: dict[str, str] = {}  # log group name -> root
+    wanted_alarms: dict[str, tuple[str, dict]] = {}  # alarm name -> (root, attributes)
+    for root, projects in exp.team_roots().items():
+        for endpoint in (e for project in projects for e in project.endpoints):
+            wanted_groups[f"/aws/sagemaker/Endpoints/{endpoint.name}"] = root
+            if not alarms_cfg.enabled:
+                continue
+            common = {"namespace": "AWS/SageMaker", "period": alarms_cfg.period_seconds,
+                      "evaluation_periods": alarms_cfg.evaluation_periods,
+                      "comparison_operator": "GreaterThanThreshold", "alarm_actions": topic,
+                      "dimensions": {"EndpointName": endpoint.name, "VariantName": endpoint.variant}}
+            wanted_alarms[f"{exp.cfg.tag_prefix}-{endpoint.name}-5xx-rate"] = (root, {
+                **common, "metric_name": "Invocation5XXErrors", "statistic": "Average",
+                "extended_statistic": None, "threshold": endpoint.error_rate})
+            wanted_alarms[f"{exp.cfg.tag_prefix}-{endpoint.name}-p99-latency"] = (root, {
+                **common, "metric_name": "ModelLatency", "statistic": None, "extended_statistic": "p99",
+                "threshold": endpoint.latency_us})
+    seen_groups: set[str] = set()
+    for group in inv.of_type("aws_cloudwatch_log_group"):
+        name = str(group.values.get("name"))
+        if not name.startswith("/aws/sagemaker/Endpoints/"):
+            continue
+        seen_groups.add(name)
+        if wanted_groups.get(name) != group.root:
+            yield at("TFG-MON-001", group, f"{name} is not the log group of an endpoint the YAML declares for "
+                                           f"{group.root}")
+    for name, root in sorted(wanted_groups.items()):
+        if name not in seen_groups:
+            yield Violation("TFG-MON-001", root, None, None, f"the endpoint log group {name} is missing")
+    seen_alarms: set[str] = set()
+    for alarm in inv.of_type("aws_cloudwatch_metric_alarm"):
+        name = str(alarm.values.get("alarm_name"))
+        seen_alarms.add(name)
+        root, want = wanted_alarms.get(name, (None, {}))
+        if root != alarm.root:
+            yield at("TFG-MON-001", alarm, f"{name} is not an alarm the YAML declares for {alarm.root}")
+            continue
+        for problem in _alarm_problems(alarm, want):
+            yield at("TFG-MON-001", alarm, f"{name}: {problem}")
+        if _list(alarm.values.get("ok_actions")) not in ([], topic):
+            yield at("TFG-MON-001", alarm, f"{name}: ok_actions = {alarm.values.get('ok_actions')!r}; only the "
+                                           "platform topic")
+    for name, (root, _) in sorted(wanted_alarms.items()):
+        if name not in seen_alarms:
+            yield Violation("TFG-MON-001", root, None, None, f"the alarm {name} is missing")
+
+
+def _is_topic(inv: Inventory, root: str, value: object, exp: Expected) -> bool:
+    """The platform topic, named by its ARN (plans, other roots) or by a reference to it (HCL)."""
+    topic = inv.find(root, value)
+    if topic is not None:
+        return topic.type == "aws_sns_topic" and topic.values.get("name") == f"{exp.cfg.tag_prefix}-alarms"
+    return value == exp.topic_arn()
+
+
+@rule("TFG-MON-002", "With alarms on, the failed-training-job and failed-processing-job EventBridge rules match "
+                     "exactly source aws.sagemaker, their state-change detail-type and the status Failed, and each "
+                     "sends to the platform topic.")
+def failed_job_events(inv: Inventory, exp: Expected) -> Iterator[Violation]:
+    if not exp.cfg.alarms.enabled:
+        return
+    rules = {str(r.values.get("name")): r for r in inv.of_type("aws_cloudwatch_event_rule")}
+    for suffix, (detail_type, status_field) in sorted(FAILED_JOB_EVENTS.items()):
+        name = f"{exp.cfg.tag_prefix}-{suffix}"
+        event_rule = rules.get(name)
+        if event_rule is None:
+            yield Violation("TFG-MON-002", "platform", None, None, f"the EventBridge rule {name} is missing")
+            continue
+        want = {"source": ["aws.sagemaker"], "detail-type": [detail_type], "detail": {status_field: ["Failed"]}}
+        raw = event_rule.values.get("event_pattern")
+        try:
+            pattern = json.loads(raw) if isinstance(raw, str) else raw
+        except ValueError:
+            pattern = raw
+        if pattern != want:
+            yield at("TFG-MON-002", event_rule, f"{name} matches {pattern}; expected exactly {want}")
+        targets = [t for t in inv.of_type("aws_cloudwatch_event_target") if t.root == event_rule.root
+                   and t.values.get("rule") in (name, REF + event_rule.local_address)]
+        if not any(_is_topic(inv, t.root, t.values.get("arn"), exp) for t in targets):
+            yield at("TFG-MON-002", event_rule, f"{name} has no target sending to the platform topic "
+                                                f"{exp.topic_arn()}")
+        for target in targets:
+            if not _is_topic(inv, target.root, target.values.get("arn"), exp):
+                yield at("TFG-MON-002", target, f"{name} sends to {target.values.get('arn')}, not the platform topic")
+
+
+@rule("TFG-MON-003", "With alarms on, the platform topic has exactly the YAML's e-mail subscribers; with alarms off, "
+                     "no topic, subscription, alarm or event rule exists.")
+def alarm_subscribers(inv: Inventory, exp: Expected) -> Iterator[Violation]:
+    monitoring = inv.of_type("aws_sns_topic", "aws_sns_topic_subscription", "aws_cloudwatch_metric_alarm",
+                             "aws_cloudwatch_event_rule", "aws_cloudwatch_event_target")
+    if not exp.cfg.alarms.enabled:
+        for resource in monitoring:
+            yield at("TFG-MON-003", resource, "alarms are off in the YAML")
+        return
+    seen: set[str] = set()
+    for subscription in inv.of_type("aws_sns_topic_subscription"):
+        v = subscription.values
+        email = str(v.get("endpoint"))
+        seen.add(email)
+        if email not in exp.cfg.alarms.emails:
+            yield at("TFG-MON-003", subscription, f"{email} is not one of the YAML's alarm e-mails")
+        if v.get("protocol") != "email" or not _is_topic(inv, subscription.root, v.get("topic_arn"), exp):
+            yield at("TFG-MON-003", subscription, f"{email}: protocol {v.get('protocol')!r} on "
+                                                  f"{v.get('topic_arn')}; expected email on the platform topic")
+    for email in sorted(set(exp.cfg.alarms.emails) - seen):
+        yield Violation("TFG-MON-003", "platform", None, None, f"{email} is not subscribed to the alarm topic")
 
 
 # --- protection and providers ------------------------------------------------------------

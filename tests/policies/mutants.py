@@ -16,10 +16,34 @@ CIDR = "10.30.0.0/16"
 
 
 @dataclass(frozen=True)
+class Edit:
+    """One change to one rendered file (or a whole root) of a copy of out/prod."""
+
+    file: str  # relative to out/prod
+    change: Callable[[Path], None]
+
+    def __call__(self, root: Path) -> None:
+        self.change(root)
+
+
+@dataclass(frozen=True)
 class Mutant:
     name: str
     rule: str  # the rule that must report it
-    apply: Callable[[Path], None]
+    apply: Edit
+    # The address the rule's violation must name: the mutated resource ("ROOT:TYPE.NAME"), or,
+    # where the mutant deletes it, its root ("platform", "teams/rc"), and the message must then
+    # mention what is missing.
+    target: str
+    mentions: str | None = None
+    deleted_type: str | None = None  # the type of the deleted resource, where target is a root
+
+    @property
+    def resource_type(self) -> str | None:
+        if self.deleted_type:
+            return self.deleted_type
+        local = self.target.split(":", 1)[1] if ":" in self.target else ""
+        return local.split(".", 1)[0] if "." in local else None
 
 
 def _edit(path: Path, old: str, new: str) -> None:
@@ -34,39 +58,35 @@ def _block(text: str, header: str) -> str:
     return text[start:end]
 
 
-def replace(file: str, old: str, new: str) -> Callable[[Path], None]:
-    return lambda root: _edit(root / file, old, new)
+def replace(file: str, old: str, new: str) -> Edit:
+    return Edit(file, lambda root: _edit(root / file, old, new))
 
 
-def in_block(file: str, header: str, old: str, new: str) -> Callable[[Path], None]:
+def in_block(file: str, header: str, old: str, new: str) -> Edit:
     def apply(root: Path) -> None:
         block = _block((root / file).read_text(), header)
         assert old in block, f"{old!r} not in {header}"
         _edit(root / file, block, block.replace(old, new, 1))
-    return apply
+    return Edit(file, apply)
 
 
-def remove_block(file: str, header: str) -> Callable[[Path], None]:
-    return lambda root: _edit(root / file, _block((root / file).read_text(), header), "")
+def remove_block(file: str, header: str) -> Edit:
+    return Edit(file, lambda root: _edit(root / file, _block((root / file).read_text(), header), ""))
 
 
-def append(file: str, text: str) -> Callable[[Path], None]:
+def append(file: str, text: str) -> Edit:
     def apply(root: Path) -> None:
         path = root / file
         path.write_text(path.read_text() + "\n" + text)
-    return apply
+    return Edit(file, apply)
 
 
-def remove_file(file: str) -> Callable[[Path], None]:
-    return lambda root: (root / file).unlink()
-
-
-def remove_root(root_name: str) -> Callable[[Path], None]:
+def remove_root(root_name: str) -> Edit:
     def apply(root: Path) -> None:
         for path in (root / root_name).glob("*"):
             path.unlink()
         (root / root_name).rmdir()
-    return apply
+    return Edit(root_name, apply)
 
 
 def ingress(name: str, group: str, body: str) -> str:
@@ -87,152 +107,194 @@ FRAUD_POLICY = 'resource "aws_iam_role_policy" "fraud_detection"'
 AML_RUNTIME = 'resource "aws_iam_role_policy" "anti_money_laundering_runtime"'
 PROD_VPC = "arn:aws:ec2:eu-west-1:333333333333:vpc/vpc-0c1b2c3d4e5f60001"
 MPG_FRAUD = "arn:aws:sagemaker:eu-west-1:333333333333:model-package-group/rc-fraud-detection"
+RC_ENDPOINTS = "teams/rc/endpoints.tf"
+FRAUD_5XX = 'resource "aws_cloudwatch_metric_alarm" "fraud_scoring_5xx_rate"'
+FRAUD_P99 = 'resource "aws_cloudwatch_metric_alarm" "fraud_scoring_p99_latency"'
+TOPIC = "arn:aws:sns:eu-west-1:333333333333:acme-sm-alarms"
 MPG_AML = "arn:aws:sagemaker:eu-west-1:333333333333:model-package-group/rc-anti-money-laundering"
 
 MUTANTS: list[Mutant] = [
     Mutant("22 open to the world on training", "TFG-SG-003",
-           append(SG, ingress("training_ssh", "training", tcp(22, 22, "0.0.0.0/0")))),
+           append(SG, ingress("training_ssh", "training", tcp(22, 22, "0.0.0.0/0"))), "platform:aws_vpc_security_group_ingress_rule.training_ssh"),
     Mutant("8080 on training", "TFG-SG-002",
-           append(SG, ingress("training_8080", "training", tcp(8080, 8080, CIDR)))),
+           append(SG, ingress("training_8080", "training", tcp(8080, 8080, CIDR))), "platform:aws_vpc_security_group_ingress_rule.training_8080"),
     Mutant("a port range over 8080 on processing", "TFG-SG-002",
-           append(SG, ingress("processing_range", "processing", tcp(8000, 9000, CIDR)))),
+           append(SG, ingress("processing_range", "processing", tcp(8000, 9000, CIDR))), "platform:aws_vpc_security_group_ingress_rule.processing_range"),
     Mutant("inference 8080 from 0.0.0.0/0", "TFG-SG-002",
-           in_block(SG, '"inference_container_from_vpc"', f'"{CIDR}"', '"0.0.0.0/0"')),
+           in_block(SG, '"inference_container_from_vpc"', f'"{CIDR}"', '"0.0.0.0/0"'), "platform:aws_vpc_security_group_ingress_rule.inference_container_from_vpc"),
     Mutant("self-ingress removed on training", "TFG-SG-001",
-           remove_block(SG, 'resource "aws_vpc_security_group_ingress_rule" "training_all_from_self"')),
+           remove_block(SG, 'resource "aws_vpc_security_group_ingress_rule" "training_all_from_self"'), "platform:aws_security_group.training", mentions="ingress all traffic from itself", deleted_type="aws_vpc_security_group_ingress_rule"),
     Mutant("443 from the VPC CIDR removed on processing", "TFG-SG-001",
-           remove_block(SG, 'resource "aws_vpc_security_group_ingress_rule" "processing_https_from_vpc"')),
+           remove_block(SG, 'resource "aws_vpc_security_group_ingress_rule" "processing_https_from_vpc"'), "platform:aws_security_group.processing", mentions="ingress tcp/443 from 10.30.0.0/16", deleted_type="aws_vpc_security_group_ingress_rule"),
     Mutant("443 from a wider CIDR on inference", "TFG-SG-001",
-           in_block(SG, '"inference_https_from_vpc"', f'"{CIDR}"', '"10.0.0.0/8"')),
+           in_block(SG, '"inference_https_from_vpc"', f'"{CIDR}"', '"10.0.0.0/8"'), "platform:aws_vpc_security_group_ingress_rule.inference_https_from_vpc"),
     Mutant("an extra egress rule (80 to the world) on training", "TFG-SG-003",
-           append(SG, egress("training_http_out", "training", tcp(80, 80, "0.0.0.0/0")))),
+           append(SG, egress("training_http_out", "training", tcp(80, 80, "0.0.0.0/0"))), "platform:aws_vpc_security_group_egress_rule.training_http_out"),
     Mutant("all traffic out to the world on inference", "TFG-SG-003",
-           append(SG, egress("inference_all_out", "inference", '  ip_protocol = "-1"\n  cidr_ipv4 = "0.0.0.0/0"\n'))),
+           append(SG, egress("inference_all_out", "inference", '  ip_protocol = "-1"\n  cidr_ipv4 = "0.0.0.0/0"\n')), "platform:aws_vpc_security_group_egress_rule.inference_all_out"),
     Mutant("ingress from ::/0 on studio", "TFG-SG-003",
            append(SG, ingress("studio_v6", "studio", '  ip_protocol = "tcp"\n  from_port = 443\n  to_port = 443\n'
-                                                     '  cidr_ipv6 = "::/0"\n'))),
+                                                     '  cidr_ipv6 = "::/0"\n')), "platform:aws_vpc_security_group_ingress_rule.studio_v6"),
     Mutant("the vpc-endpoints group gains an egress rule", "TFG-SG-001",
-           append(SG, egress("vpc_endpoints_out", "vpc_endpoints", tcp(443, 443, CIDR)))),
+           append(SG, egress("vpc_endpoints_out", "vpc_endpoints", tcp(443, 443, CIDR))), "platform:aws_vpc_security_group_egress_rule.vpc_endpoints_out"),
     Mutant("an inline ingress block", "TFG-SG-004",
            in_block(SG, 'resource "aws_security_group" "training"', "\n  tags = {",
                     f'\n  ingress {{\n    from_port = 443\n    to_port = 443\n    protocol = "tcp"\n'
-                    f'    cidr_blocks = ["{CIDR}"]\n  }}\n\n  tags = {{')),
+                    f'    cidr_blocks = ["{CIDR}"]\n  }}\n\n  tags = {{'), "platform:aws_security_group.training"),
     Mutant("a legacy aws_security_group_rule", "TFG-SG-004",
            append(SG, 'resource "aws_security_group_rule" "legacy" {\n  type = "ingress"\n'
                       '  security_group_id = aws_security_group.inference.id\n  protocol = "tcp"\n'
-                      f'  from_port = 443\n  to_port = 443\n  cidr_blocks = ["{CIDR}"]\n}}\n')),
+                      f'  from_port = 443\n  to_port = 443\n  cidr_blocks = ["{CIDR}"]\n}}\n'), "platform:aws_security_group_rule.legacy"),
     Mutant("a dynamic block", "TFG-SG-004",
            in_block(SG, 'resource "aws_security_group" "processing"', "\n  tags = {",
                     '\n  dynamic "egress" {\n    for_each = [443]\n    content {\n      from_port = egress.value\n'
                     '      to_port = egress.value\n      protocol = "tcp"\n      cidr_blocks = ["0.0.0.0/0"]\n'
-                    '    }\n  }\n\n  tags = {')),
+                    '    }\n  }\n\n  tags = {'), "platform:aws_security_group.processing"),
     Mutant("the S3 gateway endpoint deleted", "TFG-EP-001",
-           remove_block(EP, 'resource "aws_vpc_endpoint" "s3"')),
+           remove_block(EP, 'resource "aws_vpc_endpoint" "s3"'), "platform", mentions="com.amazonaws.eu-west-1.s3", deleted_type="aws_vpc_endpoint"),
     Mutant("the sts interface endpoint deleted", "TFG-EP-001",
-           remove_block(EP, 'resource "aws_vpc_endpoint" "sts"')),
+           remove_block(EP, 'resource "aws_vpc_endpoint" "sts"'), "platform", mentions="com.amazonaws.eu-west-1.sts", deleted_type="aws_vpc_endpoint"),
     Mutant("private DNS off on sagemaker.api", "TFG-EP-001",
            in_block(EP, 'resource "aws_vpc_endpoint" "sagemaker_api"', "private_dns_enabled = true",
-                    "private_dns_enabled = false")),
+                    "private_dns_enabled = false"), "platform:aws_vpc_endpoint.sagemaker_api"),
     Mutant("sagemaker.runtime in the training group", "TFG-EP-001",
            in_block(EP, 'resource "aws_vpc_endpoint" "sagemaker_runtime"', "aws_security_group.vpc_endpoints.id",
-                    "aws_security_group.training.id")),
+                    "aws_security_group.training.id"), "platform:aws_vpc_endpoint.sagemaker_runtime"),
     Mutant("the S3 gateway on one route table of three", "TFG-EP-001",
-           in_block(EP, 'resource "aws_vpc_endpoint" "s3"', '    "rtb-0c1b2c3d4e5f60022",\n', "")),
+           in_block(EP, 'resource "aws_vpc_endpoint" "s3"', '    "rtb-0c1b2c3d4e5f60022",\n', ""), "platform:aws_vpc_endpoint.s3"),
     Mutant("an interface endpoint in one subnet only", "TFG-EP-001",
-           in_block(EP, 'resource "aws_vpc_endpoint" "logs"', '    "subnet-0c1b2c3d4e5f60013",\n', "")),
+           in_block(EP, 'resource "aws_vpc_endpoint" "logs"', '    "subnet-0c1b2c3d4e5f60013",\n', ""), "platform:aws_vpc_endpoint.logs"),
     Mutant("an endpoint the YAML does not ask for", "TFG-EP-001",
            append(EP, 'resource "aws_vpc_endpoint" "ssm" {\n  vpc_id = "vpc-0c1b2c3d4e5f60001"\n'
                       '  service_name = "com.amazonaws.eu-west-1.ssm"\n  vpc_endpoint_type = "Interface"\n'
-                      '  private_dns_enabled = true\n}\n')),
-    Mutant("a renamed group", "TFG-NAME-001", replace(SG, '"acme-sm-training"', '"acme-sm-train"')),
+                      '  private_dns_enabled = true\n}\n'), "platform:aws_vpc_endpoint.ssm"),
+    Mutant("a renamed group", "TFG-NAME-001", replace(SG, '"acme-sm-training"', '"acme-sm-train"'), "platform:aws_security_group.training"),
     Mutant("upper case in a model package group name", "TFG-NAME-003",
-           replace("teams/rc/model_registry.tf", '= "rc-fraud-detection"', '= "rc-Fraud-detection"')),
+           replace("teams/rc/model_registry.tf", '= "rc-fraud-detection"', '= "rc-Fraud-detection"'), "teams/rc:aws_sagemaker_model_package_group.fraud_detection"),
     Mutant("a model package group removed", "TFG-NAME-003",
            remove_block("teams/algo/model_registry.tf",
-                        'resource "aws_sagemaker_model_package_group" "recommendation_engine"')),
+                        'resource "aws_sagemaker_model_package_group" "recommendation_engine"'), "teams/algo", mentions="algo-recommendation-engine", deleted_type="aws_sagemaker_model_package_group"),
     Mutant("a project repository renamed", "TFG-NAME-002",
            replace("teams/rc/ecr.tf", 'name                 = "acme-sm-rc-fraud-detection/training"',
-                   'name                 = "acme-sm-rc-fraud/training"')),
+                   'name                 = "acme-sm-rc-fraud/training"'), "teams/rc:aws_ecr_repository.fraud_detection_training"),
     Mutant("a role name over 64 characters", "TFG-NAME-004",
            replace(RC_IAM, '"acme-sm-rc-anti-money-laundering-execution"',
-                   '"acme-sm-rc-anti-money-laundering-execution-role-for-sagemaker-jobs"')),
+                   '"acme-sm-rc-anti-money-laundering-execution-role-for-sagemaker-jobs"'), "teams/rc:aws_iam_role.anti_money_laundering"),
     Mutant("a lifecycle policy that keeps 100", "TFG-ECR-001",
-           replace("teams/algo/ecr.tf", "countNumber = 10", "countNumber = 100")),
+           replace("teams/algo/ecr.tf", "countNumber = 10", "countNumber = 100"), "teams/algo:aws_ecr_lifecycle_policy.recommendation_engine_preprocessing"),
     Mutant("a lifecycle policy removed", "TFG-ECR-001",
-           remove_block("platform/ecr.tf", 'resource "aws_ecr_lifecycle_policy" "shared_base_pytorch"')),
+           remove_block("platform/ecr.tf", 'resource "aws_ecr_lifecycle_policy" "shared_base_pytorch"'), "platform:aws_ecr_repository.shared_base_pytorch", mentions="0 lifecycle policies", deleted_type="aws_ecr_lifecycle_policy"),
     Mutant("MUTABLE tags", "TFG-ECR-002",
-           replace("teams/rc/ecr.tf", '"IMMUTABLE"', '"MUTABLE"')),
-    Mutant("scan on push off", "TFG-ECR-003", replace("platform/ecr.tf", "scan_on_push = true", "scan_on_push = false")),
+           replace("teams/rc/ecr.tf", '"IMMUTABLE"', '"MUTABLE"'), "teams/rc:aws_ecr_repository.anti_money_laundering_preprocessing"),
+    Mutant("scan on push off", "TFG-ECR-003", replace("platform/ecr.tf", "scan_on_push = true", "scan_on_push = false"), "platform:aws_ecr_repository.shared_base_sklearn"),
     Mutant("AES256 instead of KMS", "TFG-ECR-004",
-           replace("teams/algo/ecr.tf", 'encryption_type = "KMS"', 'encryption_type = "AES256"')),
-    Mutant("force_delete = true", "TFG-ECR-005", replace("teams/rc/ecr.tf", "force_delete = false", "force_delete = true")),
+           replace("teams/algo/ecr.tf", 'encryption_type = "KMS"', 'encryption_type = "AES256"'), "teams/algo:aws_ecr_repository.recommendation_engine_preprocessing"),
+    Mutant("force_delete = true", "TFG-ECR-005", replace("teams/rc/ecr.tf", "force_delete = false", "force_delete = true"), "teams/rc:aws_ecr_repository.anti_money_laundering_preprocessing"),
     Mutant("training log retention 15", "TFG-LOG-001",
-           in_block("platform/logs.tf", '"training_jobs"', "retention_in_days = 90", "retention_in_days = 15")),
+           in_block("platform/logs.tf", '"training_jobs"', "retention_in_days = 90", "retention_in_days = 15"), "platform:aws_cloudwatch_log_group.training_jobs"),
     Mutant("endpoint log retention 30 instead of 14", "TFG-LOG-001",
-           replace("teams/rc/endpoints.tf", "retention_in_days = 14", "retention_in_days = 30")),
+           replace("teams/rc/endpoints.tf", "retention_in_days = 14", "retention_in_days = 30"), "teams/rc:aws_cloudwatch_log_group.fraud_scoring"),
     Mutant('IAM Resource = "*" on the registry statement', "TFG-IAM-003",
-           in_block(RC_IAM, FRAUD_POLICY, f'"{MPG_FRAUD}",', '"*",')),
+           in_block(RC_IAM, FRAUD_POLICY, f'"{MPG_FRAUD}",', '"*",'), "teams/rc:aws_iam_role_policy.fraud_detection"),
     Mutant("an extra IAM action", "TFG-IAM-001",
            in_block(RC_IAM, FRAUD_POLICY, '"sagemaker:DeleteModelPackage",',
-                    '"sagemaker:DeleteModelPackage",\n          "sagemaker:DeleteModelPackageGroup",')),
+                    '"sagemaker:DeleteModelPackage",\n          "sagemaker:DeleteModelPackageGroup",'), "teams/rc:aws_iam_role_policy.fraud_detection"),
     Mutant("another project's ARN", "TFG-IAM-001",
-           in_block(RC_IAM, FRAUD_POLICY, f'"{MPG_FRAUD}",', f'"{MPG_FRAUD}",\n          "{MPG_AML}",')),
+           in_block(RC_IAM, FRAUD_POLICY, f'"{MPG_FRAUD}",', f'"{MPG_FRAUD}",\n          "{MPG_AML}",'), "teams/rc:aws_iam_role_policy.fraud_detection"),
     Mutant("a service wildcard action", "TFG-IAM-002",
-           in_block(RC_IAM, FRAUD_POLICY, '"ecr:BatchGetImage",', '"ecr:BatchGetImage",\n          "s3:*",')),
+           in_block(RC_IAM, FRAUD_POLICY, '"ecr:BatchGetImage",', '"ecr:BatchGetImage",\n          "s3:*",'), "teams/rc:aws_iam_role_policy.fraud_detection"),
     Mutant("the plan's statement taken literally: ListModelPackageGroups on the group's ARN", "TFG-IAM-004",
            in_block(RC_IAM, FRAUD_POLICY, '"sagemaker:ListModelPackages",',
-                    '"sagemaker:ListModelPackages",\n          "sagemaker:ListModelPackageGroups",')),
+                    '"sagemaker:ListModelPackages",\n          "sagemaker:ListModelPackageGroups",'), "teams/rc:aws_iam_role_policy.fraud_detection"),
     Mutant("ListModelPackageGroups no longer granted on its own", "TFG-IAM-001",
            in_block(RC_IAM, FRAUD_POLICY, 'Action   = ["sagemaker:ListModelPackageGroups"]',
-                    'Action   = ["sagemaker:ListModels"]')),
+                    'Action   = ["sagemaker:ListModels"]'), "teams/rc:aws_iam_role_policy.fraud_detection"),
     Mutant("an action AWS does not have", "TFG-IAM-004",
-           in_block(RC_IAM, FRAUD_POLICY, '"ecr:BatchGetImage",', '"ecr:BatchGetImages",')),
+           in_block(RC_IAM, FRAUD_POLICY, '"ecr:BatchGetImage",', '"ecr:BatchGetImages",'), "teams/rc:aws_iam_role_policy.fraud_detection"),
     Mutant("a condition of the wrong type", "TFG-IAM-004",
-           in_block(RC_IAM, AML_RUNTIME, 'StringLike = { "cloudwatch:namespace"', 'NumericLessThan = { "cloudwatch:namespace"')),
+           in_block(RC_IAM, AML_RUNTIME, 'StringLike = { "cloudwatch:namespace"', 'NumericLessThan = { "cloudwatch:namespace"'), "teams/rc:aws_iam_role_policy.anti_money_laundering_runtime"),
     Mutant("object reads on * in the describe statement", "TFG-IAM-003",
-           in_block(RC_IAM, AML_RUNTIME, '"ec2:DescribeVpcs",', '"ec2:DescribeVpcs",\n          "s3:GetObject",')),
+           in_block(RC_IAM, AML_RUNTIME, '"ec2:DescribeVpcs",', '"ec2:DescribeVpcs",\n          "s3:GetObject",'), "teams/rc:aws_iam_role_policy.anti_money_laundering_runtime"),
     Mutant("network interfaces created without the VPC condition", "TFG-IAM-005",
            in_block(RC_IAM, AML_RUNTIME, f'        Condition = {{\n          ArnEquals = {{ "ec2:Vpc" = "{PROD_VPC}" }}\n'
-                                         '        }\n      },\n      # Hand', '      },\n      # Hand')),
+                                         '        }\n      },\n      # Hand', '      },\n      # Hand'), "teams/rc:aws_iam_role_policy.anti_money_laundering_runtime"),
     Mutant("network interfaces deleted in another VPC", "TFG-IAM-005",
            in_block(RC_IAM, AML_RUNTIME, f'Resource = ["arn:aws:ec2:eu-west-1:333333333333:network-interface/*"]\n'
                                          f'        Condition = {{\n          ArnEquals = {{ "ec2:Vpc" = "{PROD_VPC}"',
                     f'Resource = ["arn:aws:ec2:eu-west-1:333333333333:network-interface/*"]\n'
-                    f'        Condition = {{\n          ArnEquals = {{ "ec2:Vpc" = "{PROD_VPC[:-1]}9"')),
+                    f'        Condition = {{\n          ArnEquals = {{ "ec2:Vpc" = "{PROD_VPC[:-1]}9"'), "teams/rc:aws_iam_role_policy.anti_money_laundering_runtime"),
     Mutant("cloudwatch.amazonaws.com dropped from the alarm key's policy", "TFG-POL-002",
            in_block(ALARMS, 'resource "aws_kms_key" "alarms"',
                     'Principal = { Service = ["cloudwatch.amazonaws.com", "events.amazonaws.com"] }',
-                    'Principal = { Service = "events.amazonaws.com" }')),
+                    'Principal = { Service = "events.amazonaws.com" }'), "platform:aws_kms_key.alarms"),
     Mutant("the topic policy opened to * with sns:*", "TFG-POL-001",
            in_block(ALARMS, 'resource "aws_sns_topic_policy" "alarms"',
                     'Principal = { Service = ["cloudwatch.amazonaws.com", "events.amazonaws.com"] }\n'
-                    '        Action    = ["sns:Publish"]', 'Principal = "*"\n        Action    = ["sns:*"]')),
+                    '        Action    = ["sns:Publish"]', 'Principal = "*"\n        Action    = ["sns:*"]'), "platform:aws_sns_topic_policy.alarms"),
     Mutant("the key policy grants decrypt to *", "TFG-POL-001",
            in_block(ALARMS, 'resource "aws_kms_key" "alarms"',
                     'Principal = { Service = ["cloudwatch.amazonaws.com", "events.amazonaws.com"] }',
-                    'Principal = { AWS = "*" }')),
+                    'Principal = { AWS = "*" }'), "platform:aws_kms_key.alarms"),
     Mutant("the topic not encrypted", "TFG-POL-002",
-           in_block(ALARMS, 'resource "aws_sns_topic" "alarms"', "  kms_master_key_id = aws_kms_key.alarms.arn\n", "")),
+           in_block(ALARMS, 'resource "aws_sns_topic" "alarms"', "  kms_master_key_id = aws_kms_key.alarms.arn\n", ""), "platform:aws_sns_topic.alarms"),
     Mutant("the topic policy without the account condition", "TFG-POL-002",
            in_block(ALARMS, 'resource "aws_sns_topic_policy" "alarms"',
                     '        Condition = {\n          StringEquals = { "aws:SourceAccount" = "333333333333" }\n'
-                    '        }\n', "")),
+                    '        }\n', ""), "platform:aws_sns_topic_policy.alarms"),
     Mutant("a created role that trusts EC2", "TFG-POL-003",
            in_block(RC_IAM, 'resource "aws_iam_role" "anti_money_laundering"', '"sagemaker.amazonaws.com"',
-                    '"ec2.amazonaws.com"')),
+                    '"ec2.amazonaws.com"'), "teams/rc:aws_iam_role.anti_money_laundering"),
     Mutant("a created role trusted from any account", "TFG-POL-003",
            in_block(RC_IAM, 'resource "aws_iam_role" "anti_money_laundering"',
                     '        Condition = {\n          StringEquals = { "aws:SourceAccount" = "333333333333" }\n'
-                    '        }\n', "")),
+                    '        }\n', ""), "teams/rc:aws_iam_role.anti_money_laundering"),
+    Mutant("the 5XX-rate alarm's threshold raised tenfold", "TFG-MON-001",
+           in_block(RC_ENDPOINTS, FRAUD_5XX, "threshold           = 0.05", "threshold           = 0.5"),
+           "teams/rc:aws_cloudwatch_metric_alarm.fraud_scoring_5xx_rate"),
+    Mutant("the latency alarm on p50 instead of p99", "TFG-MON-001",
+           in_block(RC_ENDPOINTS, FRAUD_P99, '"p99"', '"p50"'), "teams/rc:aws_cloudwatch_metric_alarm.fraud_scoring_p99_latency"),
+    Mutant("an alarm with no alarm_actions", "TFG-MON-001",
+           in_block(RC_ENDPOINTS, FRAUD_5XX, f'  alarm_actions       = ["{TOPIC}"]\n', ""),
+           "teams/rc:aws_cloudwatch_metric_alarm.fraud_scoring_5xx_rate"),
+    Mutant("an alarm on a variant the endpoint does not have", "TFG-MON-001",
+           in_block(RC_ENDPOINTS, FRAUD_P99, '"AllTraffic"', '"Canary"'),
+           "teams/rc:aws_cloudwatch_metric_alarm.fraud_scoring_p99_latency"),
+    Mutant("an alarm over one period instead of three", "TFG-MON-001",
+           in_block(RC_ENDPOINTS, FRAUD_P99, "evaluation_periods  = 3", "evaluation_periods  = 1"),
+           "teams/rc:aws_cloudwatch_metric_alarm.fraud_scoring_p99_latency"),
+    Mutant("an endpoint's log group removed", "TFG-MON-001",
+           remove_block(RC_ENDPOINTS, 'resource "aws_cloudwatch_log_group" "fraud_scoring"'), "teams/rc",
+           mentions="/aws/sagemaker/Endpoints/fraud-scoring", deleted_type="aws_cloudwatch_log_group"),
+    Mutant("the failed-training-job rule matching Completed", "TFG-MON-002",
+           in_block(ALARMS, 'resource "aws_cloudwatch_event_rule" "training_job_failed"', '["Failed"]', '["Completed"]'),
+           "platform:aws_cloudwatch_event_rule.training_job_failed"),
+    Mutant("the failed-processing-job rule's target removed", "TFG-MON-002",
+           remove_block(ALARMS, 'resource "aws_cloudwatch_event_target" "processing_job_failed"'),
+           "platform:aws_cloudwatch_event_rule.processing_job_failed", deleted_type="aws_cloudwatch_event_target"),
+    Mutant("failed-job events sent to another topic", "TFG-MON-002",
+           in_block(ALARMS, 'resource "aws_cloudwatch_event_target" "training_job_failed"', "aws_sns_topic.alarms.arn",
+                    '"arn:aws:sns:eu-west-1:333333333333:elsewhere"'),
+           "platform:aws_cloudwatch_event_target.training_job_failed"),
+    Mutant("an alarm subscriber the YAML does not list", "TFG-MON-003",
+           append(ALARMS, 'resource "aws_sns_topic_subscription" "alarms_someone" {\n'
+                          '  topic_arn = aws_sns_topic.alarms.arn\n  protocol  = "email"\n'
+                          '  endpoint  = "someone@elsewhere.example"\n}\n'),
+           "platform:aws_sns_topic_subscription.alarms_someone"),
+    Mutant("an alarm subscriber removed", "TFG-MON-003",
+           remove_block(ALARMS, 'resource "aws_sns_topic_subscription" "alarms_oncall_at_acme_example"'), "platform",
+           mentions="oncall@acme.example", deleted_type="aws_sns_topic_subscription"),
+    Mutant("the key's alias on another key", "TFG-POL-002",
+           replace(ALARMS, "target_key_id = aws_kms_key.alarms.key_id",
+                   'target_key_id = "1234abcd-12ab-34cd-56ef-1234567890ab"'), "platform:aws_kms_alias.alarms"),
     Mutant("prevent_destroy removed from a model package group in prod", "TFG-PROT-001",
-           in_block("teams/rc/model_registry.tf", '"fraud_detection"', "prevent_destroy = true", "prevent_destroy = false")),
+           in_block("teams/rc/model_registry.tf", '"fraud_detection"', "prevent_destroy = true", "prevent_destroy = false"), "teams/rc:aws_sagemaker_model_package_group.fraud_detection"),
     Mutant("prevent_destroy removed from a log group in prod", "TFG-PROT-001",
-           in_block("platform/logs.tf", '"processing_jobs"', "\n\n  lifecycle {\n    prevent_destroy = true\n  }", "")),
+           in_block("platform/logs.tf", '"processing_jobs"', "\n\n  lifecycle {\n    prevent_destroy = true\n  }", ""), "platform:aws_cloudwatch_log_group.processing_jobs"),
     Mutant("another account in allowed_account_ids", "TFG-PROV-001",
-           replace("teams/algo/providers.tf", '["333333333333"]', '["111111111111"]')),
-    Mutant("a team root deleted", "TFG-PROV-001", remove_root("teams/algo")),
+           replace("teams/algo/providers.tf", '["333333333333"]', '["111111111111"]'), "teams/algo:provider.aws"),
+    Mutant("a team root deleted", "TFG-PROV-001", remove_root("teams/algo"), "teams/algo", mentions="teams/algo"),
     Mutant("the ManagedBy tag dropped", "TFG-PROV-002",
-           replace("platform/providers.tf", '      ManagedBy   = "tfgen"\n', "")),
+           replace("platform/providers.tf", '      ManagedBy   = "tfgen"\n', ""), "platform:provider.aws"),
 ]
 
 

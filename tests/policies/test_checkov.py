@@ -89,3 +89,44 @@ def test_docs_table_of_what_checkov_catches_is_current(tmp_path):
         text = DOC.read_text()
         start, end = text.index(TABLE_START) + len(TABLE_START), text.index(TABLE_END)
     assert text[start:end].strip() == table, "docs/policies.md is stale: rerun with TFGEN_REGEN_DOCS=1"
+
+
+# Each fixture rule resource (tests/policies/checkov_fixtures/main.tf) and the checks it must
+# fail, written from the checks' statements (the plan's three rules); it passes the others.
+FIXTURE_FAILS = {
+    "training_all_from_self": set(),
+    "inference_https_from_vpc": set(),
+    "inference_8080_from_vpc": set(),
+    "training_all_from_vpc": {"CKV_TFG_1", "CKV_TFG_3"},  # not self; opens 8080 on training
+    "inference_all_from_self": {"CKV_TFG_1"},  # self-ingress on a group that is not a cluster
+    "processing_all_from_training": {"CKV_TFG_1", "CKV_TFG_3"},  # from another group, 8080 included
+    "inference_https_from_world": {"CKV_TFG_2"},
+    "inference_https_from_wider": {"CKV_TFG_2"},
+    "training_8080_from_vpc": {"CKV_TFG_3"},
+    "inference_8080_from_world": {"CKV_TFG_3"},
+    "processing_range_over_8080": {"CKV_TFG_3"},
+    "studio_all_from_world": {"CKV_TFG_1", "CKV_TFG_2", "CKV_TFG_3"},
+}
+
+
+def test_each_custom_check_fails_and_passes_its_fixture_resources():
+    """Every custom check has resources it must fail and resources it must pass: a check
+    that always passes (or always fails) breaks this test."""
+    result = subprocess.run(
+        [checkov_runner.find_checkov(), "-d", str(Path(__file__).parent / "checkov_fixtures"),
+         "--framework", "terraform", "--external-checks-dir", str(checkov_runner.CHECKS_DIR),
+         "--check", ",".join(checkov_runner.CUSTOM_CHECKS), "-o", "json", "--skip-download"],
+        capture_output=True, text=True,
+        env={**os.environ, "BC_SKIP_MAPPING": "TRUE", "TFGEN_VPC_CIDR": "10.30.0.0/16"})
+    results = json.loads(result.stdout)["results"]
+    seen: dict[str, dict[str, str]] = {}
+    for outcome, key in (("PASSED", "passed_checks"), ("FAILED", "failed_checks")):
+        for check in results[key]:
+            name = check["resource"].split(".", 1)[1]
+            seen.setdefault(name, {})[check["check_id"]] = outcome
+    expected = {name: {check: "FAILED" if check in fails else "PASSED" for check in checkov_runner.CUSTOM_CHECKS}
+                for name, fails in FIXTURE_FAILS.items()}
+    assert seen == expected
+    for check in checkov_runner.CUSTOM_CHECKS:  # each check is proven in both directions
+        outcomes = {verdicts[check] for verdicts in expected.values()}
+        assert outcomes == {"PASSED", "FAILED"}, check
