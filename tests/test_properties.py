@@ -9,21 +9,31 @@ from pathlib import Path
 
 import yaml
 from click.testing import CliRunner
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from generator import aws_limits
 from generator.cli import cli
 from generator.config.loader import load_environment
 from generator.design import email_id
+from generator.errors import ConfigError
 from generator.render import render, write
 from policies.engine import evaluate
 from policies.expected import Expected
 from generator.inventory import from_hcl
 from tests.conftest import MINIMAL
 
-word = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=6)
-slug = st.lists(word, min_size=1, max_size=2).map("-".join)
+ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789"
+word = st.text(alphabet=ALNUM, min_size=1, max_size=6)
+short_slug = st.lists(word, min_size=1, max_size=2).map("-".join)
+# Names at the schema's limit (40 characters) and near it, so composed names reach AWS's limits
+# (a model package group is {team}-{project}, at most 63 characters).
+long_slug = st.integers(min_value=28, max_value=40).flatmap(
+    lambda n: st.text(alphabet=ALNUM, min_size=n, max_size=n)).map(lambda s: s[:10] + "-" + s[11:])
+slug = st.one_of(short_slug, long_slug)
+# Endpoint names up to SageMaker's 63 characters.
+endpoint_name = st.one_of(short_slug.map(lambda s: "ep-" + s),
+                          st.text(alphabet=ALNUM, min_size=63, max_size=63).map(lambda s: "ep-" + s[3:]))
 hexid = st.text(alphabet="0123456789abcdef", min_size=17, max_size=17)
 octet = st.integers(min_value=0, max_value=255)
 
@@ -37,11 +47,16 @@ def configurations(draw) -> dict:
     project = st.tuples(st.fixed_dictionaries({}, optional={
         "image_retention": st.integers(min_value=1, max_value=500),
         "repos": st.lists(slug, min_size=1, max_size=3, unique=True),
-        "endpoints": st.dictionaries(slug.map(lambda s: "ep-" + s), st.just({}), max_size=2),
+        "endpoints": st.dictionaries(endpoint_name, st.just({}), max_size=2),
     }), role_choice).map(lambda pair: {**pair[0], **pair[1]})
     teams = draw(st.dictionaries(slug, st.dictionaries(slug, project, min_size=1, max_size=3), min_size=1, max_size=3))
+    if draw(st.booleans()):  # a project whose model package group is exactly AWS's 63 characters
+        team_length = draw(st.integers(min_value=22, max_value=40))
+        exact = st.text(alphabet=ALNUM, min_size=team_length, max_size=team_length)
+        teams.setdefault(draw(exact), {})[draw(st.text(alphabet=ALNUM, min_size=62 - team_length,
+                                                      max_size=62 - team_length))] = draw(project)
     config = {
-        "company": draw(slug), "tag_prefix": draw(slug), "region": draw(st.sampled_from(sorted(aws_limits.REGIONS))),
+        "company": draw(short_slug), "tag_prefix": draw(short_slug), "region": draw(st.sampled_from(sorted(aws_limits.REGIONS))),
         "account_id": draw(st.text(alphabet="0123456789", min_size=12, max_size=12)),
         "protected": draw(st.booleans()),
         "network": {
@@ -68,20 +83,35 @@ def configurations(draw) -> dict:
     return config
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(configurations())
 def test_random_valid_configurations_render_and_pass_the_policies(config):
-    # Composed names may collide or overflow (rc + fraud-detection vs rc-fraud + detection);
-    # those are configuration errors tfgen must report, so they are not valid inputs here.
-    names = [f"{t}-{p}" for t, team in config["teams"].items() for p in team["projects"]]
+    """Either tfgen renders, and the render passes every policy, or it refuses with a located
+    error, exactly where AWS's limits or a name clash say it must."""
+    groups = [f"{t}-{p}" for t, team in config["teams"].items() for p in team["projects"]]
     endpoints = [e for team in config["teams"].values() for p in team["projects"].values()
                  for e in p.get("endpoints", {})]
-    assume(len(set(names)) == len(names) and len(set(endpoints)) == len(endpoints))
+    # From the plan and AWS: one group {team}-{project} per project, at most 63 characters, and
+    # endpoint names unique in the account and region.
+    must_refuse = (len(set(groups)) != len(groups) or len(set(endpoints)) != len(endpoints)
+                   or max(len(g) for g in groups) > 63)
+    # A role tfgen creates has a composed name that may pass IAM's 64 characters.
+    creates_roles = any(p.get("create_execution_role") for team in config["teams"].values()
+                        for p in team["projects"].values())
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         (root / "environments").mkdir()
         (root / "environments" / "random.yaml").write_text(yaml.safe_dump(config))
-        write(render(root / "environments", "random"), root / "out" / "random")
+        try:
+            rendered = render(root / "environments", "random")
+        except ConfigError as error:
+            assert must_refuse or (creates_roles and "IAM role name" in error.problem), str(error)
+            assert Path(error.file).name == "random.yaml" and error.line, str(error)
+            event("refused, as AWS would")
+            return
+        event("rendered" + (" with a name at AWS's limit" if max(len(g) for g in groups) == 63 else ""))
+        assert not must_refuse, "a configuration AWS would refuse rendered"
+        write(rendered, root / "out" / "random")
         expected = Expected("random", load_environment(root / "environments", "random").config)
         assert evaluate(from_hcl(root / "out" / "random"), expected) == []
 
