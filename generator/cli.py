@@ -7,9 +7,8 @@ from pathlib import Path
 
 import click
 
-from generator.config.loader import environment_names, load_environment
-
-# Each command imports what it needs itself: `tfgen check` in CI should not pay for jinja2.
+# Each command imports what it needs itself: `tfgen check` in CI should not pay for jinja2,
+# and the processes `check` starts (they import this module again) not for pydantic.
 
 CONFIG_DIR_HELP = "Folder of the environment YAML files."
 OUT_DIR_HELP = "Folder the Terraform is written to (one subfolder per environment)."
@@ -21,6 +20,18 @@ class Folders:
 
     config_dir: Path
     out_dir: Path
+
+
+def _environment_names(config_dir: Path) -> list[str]:
+    from generator.config.loader import environment_names
+
+    return environment_names(config_dir)
+
+
+def _load(config_dir: Path, env: str):
+    from generator.config.loader import load_environment
+
+    return load_environment(config_dir, env)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -42,10 +53,10 @@ def _environments(ctx: click.Context, env: str | None, all_envs: bool) -> list[s
     if all_envs and env:
         raise click.UsageError("give an environment or --all, not both")
     if all_envs:
-        return environment_names(ctx.obj.config_dir)
+        return _environment_names(ctx.obj.config_dir)
     if not env:
         raise click.UsageError("missing environment (or --all); environments: "
-                               + ", ".join(environment_names(ctx.obj.config_dir)))
+                               + ", ".join(_environment_names(ctx.obj.config_dir)))
     return [env]
 
 
@@ -101,8 +112,8 @@ def list_command(ctx: click.Context) -> None:
     from generator.design import design
 
     config_dir = ctx.obj.config_dir
-    for name in environment_names(config_dir):
-        d = design(load_environment(config_dir, name))
+    for name in _environment_names(config_dir):
+        d = design(_load(config_dir, name))
         cfg, p = d.config, d.platform
         flags = ", ".join(f for f, on in (("protected", cfg.protected), ("ecr", cfg.ecr.enabled),
                                            ("alarms", cfg.alarms.enabled)) if on) or "-"
@@ -135,7 +146,7 @@ def outputs_command(ctx: click.Context, env: str) -> None:
     from generator import outputs as outputs_module
     from generator.design import design
 
-    loaded = load_environment(ctx.obj.config_dir, env)
+    loaded = _load(ctx.obj.config_dir, env)
     path = outputs_module.write_security_groups_env(design(loaded), ctx.obj.out_dir / env)
     click.echo(path.read_text(), nl=False)
     click.echo(f"Wrote {path}")
@@ -155,9 +166,12 @@ def check_command(ctx: click.Context, env: str, plans: tuple[Path, ...], output_
     Runs the policy pack (rules TFG-*, checked against the environment's YAML) and
     checkov with the custom checks in policies/checkov. Exit 0 clean, 1 violations.
     """
-    from policies import engine
+    from policies import iam_catalogue
 
-    report = engine.check(ctx.obj.config_dir, ctx.obj.out_dir, env, plans, run_checkov=not no_checkov)
+    with iam_catalogue.loaded_aside():  # first: AWS's catalogue loads while everything else does
+        from policies import engine
+
+        report = engine.check(ctx.obj.config_dir, ctx.obj.out_dir, env, plans, run_checkov=not no_checkov)
     click.echo(engine.FORMATTERS[output_format](report), nl=False)
     if report.failed:
         ctx.exit(1)
@@ -175,7 +189,7 @@ def verify_command(ctx: click.Context, env: str) -> None:
     from generator import verify
     from generator.design import design
 
-    findings = verify.verify(design(load_environment(ctx.obj.config_dir, env)))
+    findings = verify.verify(design(_load(ctx.obj.config_dir, env)))
     click.echo(verify.table(findings), nl=False)
     if any(f.status != verify.OK for f in findings):
         ctx.exit(1)
@@ -198,7 +212,7 @@ def preflight_command(ctx: click.Context, env: str, output_format: str) -> None:
     from generator import preflight
     from generator.design import design
 
-    checks = preflight.preflight(design(load_environment(ctx.obj.config_dir, env)))
+    checks = preflight.preflight(design(_load(ctx.obj.config_dir, env)))
     if output_format == "json":
         click.echo(preflight.as_json(checks), nl=False)
     else:

@@ -1,26 +1,22 @@
 """What a rendered environment declares, read from HCL or from a plan, in one shape.
 
-The HCL is parsed with tfparse (HashiCorp's own HCL library, through Go): it evaluates
-`jsonencode(...)`, expands `dynamic` blocks, gives each block's file and line, and is
-about 20 times faster than python-hcl2 (whose 8.1 `with_meta` gives no lines and which
-leaves `jsonencode` as text). A plan (`terraform show -json`) is read into the same
-shape, so every rule runs unchanged on either input.
+The HCL is read root by root by generator/hcl_reader.py (HashiCorp's HCL parser through
+pygohcl, references and `jsonencode` resolved as Terraform would, each block's file and
+line), in worker processes when the tree is large. A plan (`terraform show -json`) is read
+into the same shape, so every rule runs unchanged on either input.
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
-import re
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator.errors import TfgenError
-
-REF = "ref:"  # a value that is a reference to another resource: "ref:aws_security_group.training"
-_DYNAMIC = re.compile(r'^\s*dynamic\s+"([^"]+)"\s*\{')
+from generator.hcl_reader import REF, HclReadError, read_root
 
 
 @dataclass
@@ -55,7 +51,6 @@ class Inventory:
     roots: list[str] = field(default_factory=list)
     resources: list[Resource] = field(default_factory=list)
     providers: list[Provider] = field(default_factory=list)
-    dynamic_blocks: list[tuple[str, int, str]] = field(default_factory=list)  # (file, line, block type)
     _index: dict | None = field(default=None, repr=False, compare=False)
     _indexed: int = field(default=0, repr=False, compare=False)
 
@@ -76,72 +71,41 @@ def roots_of(out_env: Path) -> list[str]:
     return sorted({str(p.parent.relative_to(out_env)) for p in out_env.rglob("*.tf") if ".terraform" not in p.parts})
 
 
+# Below this much HCL, reading in this process beats starting workers.
+PARALLEL_FROM_BYTES = 1_000_000
+
+
 def from_hcl(out_env: Path) -> Inventory:
     if not out_env.is_dir():
         raise TfgenError(f"{out_env} does not exist: run `tfgen render {out_env.name}` first")
-    inventory = Inventory()
     roots = roots_of(out_env)
-    # tfparse releases the GIL while Go parses, so roots parse side by side (1.5x on 2 cores).
-    with _quiet_stderr(), ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        parsed = list(pool.map(lambda root: _parse(out_env / root), roots))
-    for root, blocks in zip(roots, parsed):
+    sizes = {root: sum(p.stat().st_size for p in (out_env / root).glob("*.tf")) for root in roots}
+    workers = min(os.cpu_count() or 1, len(roots))
+    try:
+        if workers > 1 and sum(sizes.values()) >= PARALLEL_FROM_BYTES:
+            # The parser holds the GIL: roots are read in worker processes, largest first.
+            # Spawned, not forked: a fork of a process that has already called into Go (the
+            # parser is Go) inherits a Go runtime without its threads and hangs.
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+                ordered = sorted(roots, key=sizes.__getitem__, reverse=True)
+                read = dict(zip(ordered, pool.map(read_root, [out_env] * len(ordered), ordered)))
+        else:
+            read = {root: read_root(out_env, root) for root in roots}
+    except HclReadError as error:
+        raise TfgenError(f"{out_env.as_posix()}/{error}") from None
+    inventory = Inventory()
+    for root in roots:
         inventory.roots.append(root)
-        _load_root(inventory, out_env, root, blocks)
+        blocks = read[root]
+        for block in blocks.resources:
+            lifecycle = block.values.pop("lifecycle", None) or {}
+            inventory.resources.append(Resource(
+                root=root, type=block.type, name=block.name, file=block.file, line=block.line, values=block.values,
+                prevent_destroy=bool(first_block(lifecycle).get("prevent_destroy")),
+            ))
+        inventory.providers += [Provider(root, p.file, p.line, p.values) for p in blocks.providers]
     return inventory
-
-
-@contextmanager
-def _quiet_stderr():
-    """tfparse's Go code logs INFO lines (for import/removed blocks) straight to fd 2."""
-    saved = os.dup(2)
-    with open(os.devnull, "wb") as devnull:
-        os.dup2(devnull.fileno(), 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-def _parse(folder: Path) -> dict:
-    import tfparse
-
-    try:
-        return tfparse.load_from_path(str(folder))
-    except Exception as exc:  # tfparse raises its own ParseError with HCL's diagnostics
-        raise TfgenError(f"cannot parse {folder}: {exc}") from None
-
-
-def _load_root(inventory: Inventory, out_env: Path, root: str, parsed: dict) -> None:
-    folder = out_env / root
-    ids: dict[str, str] = {}
-    for kind, blocks in parsed.items():
-        for block in _as_list(blocks):
-            meta = block.get("__tfmeta", {})
-            if meta.get("type") == "resource":
-                ids[block["id"]] = meta["path"]
-    for kind, blocks in parsed.items():
-        for block in _as_list(blocks):
-            meta = block.get("__tfmeta", {})
-            location = (f"{root}/{meta.get('filename', '?')}", meta.get("line_start"))
-            if meta.get("type") == "resource":
-                values = _clean(block, ids)
-                lifecycle = values.pop("lifecycle", None) or {}
-                inventory.resources.append(Resource(
-                    root=root, type=kind, name=meta["path"].split(".", 1)[1], file=location[0], line=location[1],
-                    values=values, prevent_destroy=bool(first_block(lifecycle).get("prevent_destroy")),
-                ))
-            elif kind == "provider" and meta.get("label") == "aws":
-                inventory.providers.append(Provider(root, *location, _clean(block, ids)))
-    for path in sorted(folder.glob("*.tf")):
-        for number, text in enumerate(path.read_text().splitlines(), start=1):
-            match = _DYNAMIC.match(text)
-            if match:
-                inventory.dynamic_blocks.append((f"{root}/{path.name}", number, match[1]))
-
-
-def _as_list(value: object) -> list:
-    return value if isinstance(value, list) else [value]
 
 
 def first_block(value: object) -> dict:
@@ -149,32 +113,6 @@ def first_block(value: object) -> dict:
     if isinstance(value, list):
         return value[0] if value and isinstance(value[0], dict) else {}
     return value if isinstance(value, dict) else {}
-
-
-def _clean(value: object, ids: dict[str, str]) -> object:
-    """Drop tfparse's bookkeeping and turn references (resource UUIDs) into `ref:` strings."""
-    if isinstance(value, dict) and "__attribute__" in value:
-        # an attribute tfparse cannot evaluate (aws_kms_key.alarms.key_id): still a reference to its resource
-        return REF + ".".join(str(value["__attribute__"]).split(".")[:2])
-    if isinstance(value, dict):
-        # tfparse gives every block a UUID "id"; configuration never sets one itself.
-        return {k: _clean(v, ids) for k, v in value.items() if k != "__tfmeta" and not (k == "id" and _is_uuid(v))}
-    if isinstance(value, list):
-        return [_clean(v, ids) for v in value]
-    if isinstance(value, str):
-        if value in ids:
-            return REF + ids[value]
-        if "-" in value and _UUID_IN.search(value):  # a reference inside an evaluated jsonencode(...)
-            return _UUID_IN.sub(lambda m: REF + ids[m[0]] if m[0] in ids else m[0], value)
-    return value
-
-
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_UUID_IN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-def _is_uuid(value: object) -> bool:
-    return isinstance(value, str) and bool(_UUID.match(value))
 
 
 # --- plans -------------------------------------------------------------------------------

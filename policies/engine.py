@@ -8,7 +8,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from generator.config.loader import load_environment
-from policies import checkov_runner
+from policies import checkov_runner, iam_catalogue
 from policies.expected import Expected
 from generator.inventory import Inventory, from_hcl, merge_plan
 from policies.rules import RULES, Violation
@@ -34,10 +34,12 @@ class Report:
 def check(config_dir: Path, out_dir: Path, env: str, plans: tuple[Path, ...] = (), run_checkov: bool = True) -> Report:
     loaded = load_environment(config_dir, env)
     out_env = out_dir / env
-    inventory = from_hcl(out_env)
-    plan_roots = [merge_plan(inventory, plan) for plan in plans]
-    expected = Expected(env, loaded.config)
-    report = Report(env, out_env, len(RULES), len(inventory.resources), evaluate(inventory, expected), plan_roots)
+    with iam_catalogue.loaded_aside():  # AWS's catalogue loads in another process while the HCL is read
+        inventory = from_hcl(out_env)
+        plan_roots = [merge_plan(inventory, plan) for plan in plans]
+        expected = Expected(env, loaded.config)
+        report = Report(env, out_env, len(RULES), len(inventory.resources), evaluate(inventory, expected),
+                        plan_roots)
     if run_checkov:
         report.checkov = checkov_runner.run(out_env, loaded.config.network.vpc_cidr)
     return report

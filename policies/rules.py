@@ -143,9 +143,9 @@ def rule_form(inv: Inventory, exp: Expected) -> Iterator[Violation]:
                                               f"aws_vpc_security_group_{direction}_rule")
     for legacy in inv.of_type("aws_security_group_rule"):
         yield at("TFG-SG-004", legacy, "aws_security_group_rule; use aws_vpc_security_group_ingress_rule/_egress_rule")
-    for file, line, block in inv.dynamic_blocks:
-        yield Violation("TFG-SG-004", file, file, line, f'dynamic "{block}" block; rules must be written out, '
-                                                        "one resource each")
+    for resource in inv.resources:
+        for block in sorted(first_block(resource.values.get("dynamic"))):
+            yield at("TFG-SG-004", resource, f'dynamic "{block}" block; rules must be written out, one resource each')
 
 
 # --- names -------------------------------------------------------------------------------
@@ -422,10 +422,10 @@ IDENTITY_POLICY_TYPES = ("aws_iam_role_policy", "aws_iam_policy")
                      "(parliament): no resource mismatch, unknown action or prefix, malformed statement, condition "
                      "of the wrong type or not applicable to the action, or * where a resource type exists.")
 def iam_catalogue_findings(inv: Inventory, exp: Expected) -> Iterator[Violation]:
-    for resource, document, _ in _documents(inv):
-        if resource.type not in IDENTITY_POLICY_TYPES:
-            continue
-        for finding in iam_catalogue.findings(document):
+    identity = [(resource, document) for resource, document, _ in _documents(inv)
+                if resource.type in IDENTITY_POLICY_TYPES]
+    for (resource, _), found in zip(identity, iam_catalogue.findings_of([d for _, d in identity])):
+        for finding in found:
             yield at("TFG-IAM-004", resource, finding)
 
 

@@ -3,6 +3,7 @@ and TFG-IAM-004 with a failing and a passing policy."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -85,3 +86,42 @@ def test_a_policy_parliament_cannot_read_fails_closed():
     assert [f.split(":", 1)[0] for f in iam_catalogue.findings(listed)] == ["UNREADABLE"]
     listed["Statement"][0]["Condition"]["Bool"]["kms:GrantIsForAWSResource"] = "true"
     assert iam_catalogue.findings(listed) == []
+
+
+def test_the_shortcuts_change_no_finding():
+    """Every identity policy of the examples and the mutants, and every failing example above:
+    tfgen's fast path finds exactly what parliament's own entry point finds (run in a fresh
+    process, where nothing is memoised)."""
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from generator.inventory import from_hcl
+    from policies.rules import IDENTITY_POLICY_TYPES, _documents
+    from tests.conftest import EXAMPLE_ENVS, OUT
+    from tests.policies.mutants import MUTANTS
+
+    documents = [policy(statement) for statement, _ in FAILING.values()]
+    for env in EXAMPLE_ENVS:
+        documents += [d for r, d, _ in _documents(from_hcl(OUT / env)) if r.type in IDENTITY_POLICY_TYPES]
+    with tempfile.TemporaryDirectory() as folder:
+        for index, mutant in enumerate(m for m in MUTANTS if m.rule.startswith("TFG-IAM")):
+            root = Path(folder) / str(index)
+            shutil.copytree(OUT / "prod", root, ignore=shutil.ignore_patterns(".terraform*"))
+            mutant.apply(root)
+            documents += [d for r, d, _ in _documents(from_hcl(root)) if r.type in IDENTITY_POLICY_TYPES]
+    unique = list({json.dumps(d, sort_keys=True): d for d in documents}.values())
+    assert len(unique) >= 20
+    script = ("import json, sys\nfrom parliament import analyze_policy_string\n"
+              "from policies.iam_catalogue import _detail\n"
+              "for line in sys.stdin:\n"
+              "    found = analyze_policy_string(line, ignore_private_auditors=True).findings\n"
+              "    print(json.dumps([f'{f.issue}: {_detail(f.detail)}' for f in found]))\n")
+    run = subprocess.run([sys.executable, "-c", script], input="".join(json.dumps(d) + "\n" for d in unique),
+                         capture_output=True, text=True, check=True, cwd=REPO)
+    theirs = [json.loads(line) for line in run.stdout.splitlines()]
+    ours = [iam_catalogue.findings(d) for d in unique]
+    assert ours == theirs
+    assert sum(1 for found in theirs if found) >= 8  # the comparison covers findings, not only clean policies

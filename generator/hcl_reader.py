@@ -1,0 +1,162 @@
+"""Reading one Terraform root's HCL into plain values, fast, without evaluating it.
+
+HashiCorp's HCL parser (through pygohcl) reads each file into literal values; what it cannot
+evaluate, it gives back as source text. Three steps make that what `tfgen check` needs, the
+way Terraform itself would read it:
+
+- a reference (`aws_security_group.training.id`) to a resource the root declares becomes
+  `ref:aws_security_group.training`, or, where it names an attribute the configuration sets
+  to a literal (`aws_cloudwatch_event_rule.x.name`), that value;
+- `KEY = jsonencode(VALUE)`, which the parser would return as text with its line breaks
+  gone, is blanked to `KEY = VALUE` before parsing (the call's end found by its brackets,
+  past strings and comments), so VALUE is read as the literal it is, then encoded as
+  Terraform would: compact JSON with sorted keys;
+- each block's line comes from its header (`resource "TYPE" "NAME" {`, as terraform fmt
+  writes it).
+
+What cannot be read this way (a variable, a local, a function other than jsonencode) stays
+as its source text, so every rule that looks at it fails closed rather than guessing.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REF = "ref:"  # a value that refers to another resource: "ref:aws_security_group.training"
+
+_RESOURCE_HEADER = re.compile(r'^resource\s+"([^"]+)"\s+"([^"]+)"\s*\{', re.MULTILINE)
+_PROVIDER_HEADER = re.compile(r'^provider\s+"aws"\s*\{', re.MULTILINE)
+_JSONENCODE = re.compile(r"^[ \t]*([A-Za-z_][A-Za-z0-9_-]*)[ \t]*=[ \t]*(jsonencode\()", re.MULTILINE)
+_TRAVERSAL = re.compile(r"^([a-z][a-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_-]*)((?:\.[A-Za-z_][A-Za-z0-9_-]*|\[\d+\])*)$")
+# What can enclose or hide a bracket: strings, comments, heredocs; and the brackets themselves.
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|#[^\n]*|//[^\n]*|/\*.*?\*/|<<-?\s*"?(\w+)"?\n.*?\n\s*\1\b|[()\[\]{}]', re.S)
+_OPEN, _CLOSE = "([{", ")]}"
+
+
+@dataclass
+class Block:
+    type: str
+    name: str
+    file: str  # relative to out/ENV
+    line: int | None
+    values: dict
+
+
+@dataclass
+class RootBlocks:
+    resources: list[Block] = field(default_factory=list)
+    providers: list[Block] = field(default_factory=list)
+
+
+class HclReadError(Exception):
+    """A file HCL itself refuses (with the parser's diagnostic)."""
+
+
+def read_root(out_env: Path, root: str) -> RootBlocks:
+    """Every resource and aws provider block of out_env/root, with references resolved."""
+    import pygohcl
+
+    result = RootBlocks()
+    raw: list[tuple[Block, set[str]]] = []  # (block, the attributes written as jsonencode(...))
+    for path in sorted((out_env / root).glob("*.tf")):
+        text = path.read_text()
+        file = f"{root}/{path.name}"
+        unwrapped, encoded = _unwrap_jsonencode(text)
+        try:
+            parsed = pygohcl.loads(unwrapped)
+        except Exception as exc:  # pygohcl raises HCLParseError with HCL's own diagnostic
+            raise HclReadError(_located(file, str(exc))) from None
+        headers = {(m[1], m[2]): m.start() for m in _RESOURCE_HEADER.finditer(text)}
+        for kind, by_name in (parsed.get("resource") or {}).items():
+            for name, body in by_name.items():
+                offset = headers.get((kind, name))
+                line = text.count("\n", 0, offset) + 1 if offset is not None else None
+                for values in _as_list(body):
+                    raw.append((Block(kind, name, file, line, values), encoded.get(offset, set())))
+        for values in _as_list((parsed.get("provider") or {}).get("aws", [])):
+            header = _PROVIDER_HEADER.search(text)
+            line = text.count("\n", 0, header.start()) + 1 if header else None
+            result.providers.append(Block("provider", "aws", file, line, values))
+    declared = {(block.type, block.name): block.values for block, _ in raw}
+    for block, encoded_keys in raw:
+        block.values = {key: _terraform_json(_resolve(value, declared))
+                        if key in encoded_keys and isinstance(value, (dict, list)) else _resolve(value, declared)
+                        for key, value in block.values.items()}
+        result.resources.append(block)
+    for provider in result.providers:
+        provider.values = {key: _resolve(value, declared) for key, value in provider.values.items()}
+    return result
+
+
+def _located(file: str, diagnostic: str) -> str:
+    """HCL's diagnostic ("invalid HCL: tmp.hcl:2,12-3,1: Invalid expression; ...") at FILE:LINE."""
+    where = re.search(r"\btmp\.hcl:(\d+)[0-9,-]*: ", diagnostic)
+    if where is None:
+        return f"{file}: not valid HCL: {diagnostic}"
+    return f"{file}:{where[1]}: not valid HCL: {diagnostic[where.end():]}"
+
+
+def _as_list(value: object) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _unwrap_jsonencode(text: str) -> tuple[str, dict[int, set[str]]]:
+    """The text with each `KEY = jsonencode(VALUE)` blanked to `KEY =            VALUE `, so
+    that the parser reads VALUE as the literal it is (lines and offsets unchanged); and, by
+    the offset of the resource header it sits under, the keys that were encoded."""
+    calls = list(_JSONENCODE.finditer(text))
+    if not calls:
+        return text, {}
+    headers = [m.start() for m in _RESOURCE_HEADER.finditer(text)]
+    chars = list(text)
+    encoded: dict[int, set[str]] = {}
+    for call in calls:
+        close = _closing_paren(text, call.end() - 1)
+        if close is None:
+            continue  # left as written: the rules then see text, not a document, and refuse it
+        chars[call.start(2):call.end()] = " " * (call.end() - call.start(2))
+        chars[close] = " "
+        owner = bisect.bisect_right(headers, call.start()) - 1
+        if owner >= 0:
+            encoded.setdefault(headers[owner], set()).add(call[1])
+    return "".join(chars), encoded
+
+
+def _closing_paren(text: str, opening: int) -> int | None:
+    depth = 0
+    for token in _TOKENS.finditer(text, opening):
+        symbol = token[0]
+        if symbol in _OPEN:
+            depth += 1
+        elif symbol in _CLOSE:
+            depth -= 1
+            if depth == 0:
+                return token.start() if symbol == ")" else None
+    return None
+
+
+def _resolve(value: object, declared: dict) -> object:
+    if isinstance(value, dict):
+        return {k: _resolve(v, declared) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v, declared) for v in value]
+    if isinstance(value, str):
+        match = _TRAVERSAL.match(value)
+        if match and (match[1], match[2]) in declared:
+            attribute = match[3].lstrip(".")
+            configured = declared[(match[1], match[2])].get(attribute) if attribute.isidentifier() else None
+            if isinstance(configured, (int, float, bool)) or (isinstance(configured, str)
+                                                             and not _TRAVERSAL.match(configured)):
+                return configured  # an attribute the configuration sets: Terraform knows it at plan time
+            return f"{REF}{match[1]}.{match[2]}"
+    return value
+
+
+def _terraform_json(value: object) -> str:
+    """As Terraform's jsonencode writes it: compact, keys sorted, <, > and & escaped."""
+    encoded = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return encoded.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

@@ -1,0 +1,172 @@
+"""The fast HCL reader (generator/hcl_reader.py) reads what Terraform would.
+
+The proof is differential: tfparse (HashiCorp's HCL with Terraform's evaluation, the reader
+tfgen used before, far slower) must see exactly the same resources, files, lines, values
+and providers on every example environment, on every mutant of the policy suite and on a
+synthetic organisation. And what the fast reader cannot evaluate stays text, so the rules
+fail closed on it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from benchmarks.synthetic import write_config
+from generator.errors import TfgenError
+from generator.inventory import REF, first_block, from_hcl, roots_of
+from generator.render import render, write
+from policies.engine import evaluate
+from policies.expected import Expected
+from generator.config.loader import load_environment
+from tests.conftest import ENVIRONMENTS, EXAMPLE_ENVS, OUT
+from tests.policies.mutants import MUTANTS, mutant_id
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+@contextmanager
+def _quiet_stderr():
+    """tfparse's Go code logs INFO lines straight to fd 2."""
+    saved = os.dup(2)
+    with open(os.devnull, "wb") as devnull:
+        os.dup2(devnull.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _clean(value, ids):
+    """tfparse's output in tfgen's shape: its bookkeeping dropped, resource UUIDs as `ref:`."""
+    if isinstance(value, dict) and "__attribute__" in value:  # an attribute it cannot evaluate
+        return REF + ".".join(str(value["__attribute__"]).split(".")[:2])
+    if isinstance(value, dict):
+        return {k: _clean(v, ids) for k, v in value.items()
+                if k != "__tfmeta" and not (k == "id" and isinstance(v, str) and _UUID.fullmatch(v))}
+    if isinstance(value, list):
+        return [_clean(v, ids) for v in value]
+    if isinstance(value, str):
+        if value in ids:
+            return REF + ids[value]
+        return _UUID.sub(lambda m: REF + ids[m[0]] if m[0] in ids else m[0], value)
+    return value
+
+
+def _numbers(value):
+    """tfparse gives every number as a float; HCL's parser keeps 300000 an integer."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numbers(v) for v in value]
+    return value
+
+
+def tfparse_view(out_env: Path) -> tuple[dict, dict]:
+    import tfparse
+
+    resources, providers = {}, {}
+    for root in roots_of(out_env):
+        with _quiet_stderr():
+            parsed = tfparse.load_from_path(str(out_env / root))
+        blocks = [b for kind in parsed.values() for b in (kind if isinstance(kind, list) else [kind])]
+        ids = {b["id"]: b["__tfmeta"]["path"] for b in blocks if b.get("__tfmeta", {}).get("type") == "resource"}
+        for kind, items in parsed.items():
+            for block in items if isinstance(items, list) else [items]:
+                meta = block.get("__tfmeta", {})
+                where = (f"{root}/{meta.get('filename')}", meta.get("line_start"))
+                values = _numbers(_clean(block, ids))
+                if meta.get("type") == "resource":
+                    lifecycle = values.pop("lifecycle", None) or {}
+                    resources[(root, kind, meta["path"].split(".", 1)[1])] = (
+                        *where, values, bool(first_block(lifecycle).get("prevent_destroy")))
+                elif kind == "provider" and meta.get("label") == "aws":
+                    providers[root] = (*where, values)
+    return resources, providers
+
+
+def fast_view(out_env: Path) -> tuple[dict, dict]:
+    inventory = from_hcl(out_env)
+    return ({(r.root, r.type, r.name): (r.file, r.line, _numbers(r.values), r.prevent_destroy)
+             for r in inventory.resources},
+            {p.root: (p.file, p.line, _numbers(p.values)) for p in inventory.providers})
+
+
+def assert_same(out_env: Path) -> int:
+    slow, fast = tfparse_view(out_env), fast_view(out_env)
+    assert fast[1] == slow[1]
+    assert sorted(fast[0]) == sorted(slow[0])
+    for key in slow[0]:
+        assert fast[0][key] == slow[0][key], key
+    return len(fast[0])
+
+
+@pytest.mark.parametrize("env", EXAMPLE_ENVS)
+def test_reads_every_example_environment_as_tfparse_does(env):
+    assert assert_same(OUT / env) > 60
+
+
+# A dynamic block is kept as written (tfparse expands it): TFG-SG-004 refuses it either way.
+SAME_AS_TFPARSE = [m for m in MUTANTS if m.name != "a dynamic block"]
+
+
+@pytest.mark.parametrize("mutant", SAME_AS_TFPARSE, ids=mutant_id)
+def test_reads_every_mutant_as_tfparse_does(mutant, tmp_path):
+    root = tmp_path / "prod"
+    shutil.copytree(OUT / "prod", root, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
+    mutant.apply(root)
+    assert_same(root)
+
+
+def test_reads_a_synthetic_organisation_as_tfparse_does_in_worker_processes(tmp_path, monkeypatch):
+    config_dir = write_config(tmp_path, 60)
+    write(render(config_dir, "bench"), tmp_path / "out" / "bench")
+    monkeypatch.setattr("generator.inventory.PARALLEL_FROM_BYTES", 1)  # the path a large tree takes
+    assert assert_same(tmp_path / "out" / "bench") > 600
+
+
+def _root_with(tmp_path: Path, hcl: str) -> Path:
+    out_env = tmp_path / "prod"
+    (out_env / "platform").mkdir(parents=True)
+    (out_env / "platform" / "main.tf").write_text(hcl)
+    return out_env
+
+
+def test_a_policy_written_other_than_as_a_literal_stays_text_and_fails_closed(tmp_path):
+    """A policy built from a variable cannot be proven: the rules see text, not a document."""
+    out_env = _root_with(tmp_path, 'resource "aws_iam_role_policy" "p" {\n  role = "r"\n'
+                                   '  policy = jsonencode(var.document)\n}\n')
+    policy = from_hcl(out_env).resources[0].values["policy"]
+    assert isinstance(policy, str) and not policy.startswith("{")
+
+
+def test_comments_and_strings_with_brackets_inside_jsonencode(tmp_path):
+    hcl = ('resource "aws_iam_role_policy" "p" {\n  role = aws_iam_role.r.name\n  policy = jsonencode({\n'
+           '    # a comment with ) and } in it\n    Statement = [{ Sid = "a)b}c", Action = ["s3:GetObject"] }]\n'
+           '  })\n}\n\nresource "aws_iam_role" "r" {\n  name = "the-role"\n}\n')
+    values = from_hcl(_root_with(tmp_path, hcl)).of_type("aws_iam_role_policy")[0].values
+    assert values == {"role": "the-role",
+                      "policy": '{"Statement":[{"Action":["s3:GetObject"],"Sid":"a)b}c"}]}'}
+
+
+def test_a_file_hcl_refuses_is_named(tmp_path):
+    out_env = _root_with(tmp_path, 'resource "aws_s3_bucket" "b" {\n  bucket = \n}\n')
+    with pytest.raises(TfgenError) as error:
+        from_hcl(out_env)
+    assert error.value.message.startswith(f"{out_env}/platform/main.tf:2: not valid HCL: Invalid expression")
+
+
+def test_the_gate_passes_the_bench_organisation_read_in_workers(tmp_path, monkeypatch):
+    config_dir = write_config(tmp_path, 40)
+    write(render(config_dir, "bench"), tmp_path / "out" / "bench")
+    monkeypatch.setattr("generator.inventory.PARALLEL_FROM_BYTES", 1)
+    expected = Expected("bench", load_environment(config_dir, "bench").config)
+    assert evaluate(from_hcl(tmp_path / "out" / "bench"), expected) == []
