@@ -91,10 +91,40 @@ class SecurityGroup:
 
 
 @dataclass(frozen=True)
+class LifecycleRule:
+    """One rule of an ECR lifecycle policy; ECR evaluates them by priority, lowest first."""
+
+    priority: int
+    description: str
+    tag_status: str  # "untagged", "tagged" (with a prefix) or "any" (must be last)
+    count_type: str  # "sinceImagePushed" (count_number days) or "imageCountMoreThan"
+    count_number: int
+    tag_prefix: str | None = None
+
+
+@dataclass(frozen=True)
 class Repository:
     id: str
     name: str
-    retention: int
+    retention: int  # the newest images kept of those neither untagged nor released
+    lifecycle: tuple[LifecycleRule, ...] = ()
+
+
+def image_lifecycle(ecr, keep: int) -> tuple[LifecycleRule, ...]:
+    """Untagged images go after D days; each release prefix keeps its own newest images, which
+    the last rule can then never expire (ECR: an image a higher-priority rule selects by its
+    tags is out of reach of lower ones); the last rule, on any tag, keeps the newest N of the rest."""
+    releases = tuple(
+        LifecycleRule(2 + index, f"Keep the {ecr.release_images_kept} most recent {prefix}* releases", "tagged",
+                      "imageCountMoreThan", ecr.release_images_kept, prefix)
+        for index, prefix in enumerate(ecr.release_tag_prefixes))
+    return (
+        LifecycleRule(1, f"Expire untagged images {ecr.untagged_expiry_days} days after their push", "untagged",
+                      "sinceImagePushed", ecr.untagged_expiry_days),
+        *releases,
+        LifecycleRule(2 + len(releases), f"Keep the {keep} most recent of the other images", "any",
+                      "imageCountMoreThan", keep),
+    )
 
 
 @dataclass(frozen=True)
@@ -147,22 +177,38 @@ class EventRule:
 
 
 @dataclass(frozen=True)
+class MetricQuery:
+    """One query of a metric-math alarm: an expression over the others, or one of the endpoint's
+    metrics (namespace, dimensions and period those of its alarm)."""
+
+    id: str
+    expression: str | None = None
+    label: str | None = None
+    metric: str | None = None
+    stat: str | None = None
+    return_data: bool = False
+
+
+@dataclass(frozen=True)
 class Alarm:
     id: str
     name: str
     description: str
-    metric: str
-    statistic: str | None
-    extended_statistic: str | None
     threshold: float
     endpoint: str
     variant: str
+    metric: str | None = None  # None: the alarm is on metric math (queries)
+    statistic: str | None = None
+    extended_statistic: str | None = None
+    queries: tuple[MetricQuery, ...] = ()
     period: int = 300
     evaluation_periods: int = 3
+    datapoints_to_alarm: int = 3
     actions: tuple[str, ...] = ()  # the platform topic's ARN
     namespace: str = "AWS/SageMaker"
     comparison: str = "GreaterThanThreshold"
     missing_data: str = "notBreaching"
+    low_sample_percentiles: str | None = None  # evaluate_low_sample_count_percentiles
 
 
 @dataclass(frozen=True)
@@ -388,7 +434,8 @@ def design(loaded: LoadedEnvironment) -> Design:
             for name in (*aws_limits.REQUIRED_INTERFACE_ENDPOINTS, *cfg.vpc_endpoints.extra)
         ),
         shared_repositories=tuple(
-            Repository(tf_id("shared", repo), shared_repository_name(cfg.company, repo), cfg.ecr.image_retention)
+            Repository(tf_id("shared", repo), shared_repository_name(cfg.company, repo), cfg.ecr.image_retention,
+                       image_lifecycle(cfg.ecr, cfg.ecr.image_retention))
             for repo in cfg.ecr.shared_repos
         ) if cfg.ecr.enabled else (),
         log_groups=(
@@ -550,7 +597,8 @@ def _project(loaded: LoadedEnvironment, team: str, name: str, topic_arn: str | N
     retention = project.image_retention or cfg.ecr.image_retention
     stages = project.repos if project.repos is not None else cfg.ecr.project_repos
     repositories = tuple(
-        Repository(tf_id(name, stage), project_repository_name(cfg.company, team, name, stage), retention)
+        Repository(tf_id(name, stage), project_repository_name(cfg.company, team, name, stage), retention,
+                   image_lifecycle(cfg.ecr, retention))
         for stage in stages
     ) if cfg.ecr.enabled else ()
     group = model_package_group_name(team, name)
@@ -756,24 +804,41 @@ def _endpoint(cfg: Environment, name: str, endpoint, topic_arn: str | None) -> E
     eid = tf_id(name)
     alarms: tuple[Alarm, ...] = ()
     if topic_arn:
-        rate = endpoint.error_rate_percent or cfg.alarms.endpoint_5xx_rate_percent
-        latency_ms = endpoint.p99_latency_ms or cfg.alarms.endpoint_p99_latency_ms
-        common = dict(endpoint=name, variant=endpoint.variant, period=cfg.alarms.period_seconds,
-                      evaluation_periods=cfg.alarms.evaluation_periods, actions=(topic_arn,))
+        settings = cfg.alarms
+        rate = endpoint.error_rate_percent or settings.endpoint_5xx_rate_percent
+        latency_ms = endpoint.p99_latency_ms or settings.endpoint_p99_latency_ms
+        minutes = settings.period_seconds // 60
+        common = dict(endpoint=name, variant=endpoint.variant, period=settings.period_seconds,
+                      evaluation_periods=settings.evaluation_periods,
+                      datapoints_to_alarm=settings.datapoints_to_alarm or settings.evaluation_periods,
+                      actions=(topic_arn,))
         alarms = (
-            # Invocation5XXErrors is 0 or 1 per invocation, so its Average is the error rate.
+            # Errors over invocations, and only where there were enough invocations to mean something.
             Alarm(id=f"{eid}_5xx_rate", name=f"{cfg.tag_prefix}-{name}-5xx-rate",
-                  description=f"More than {rate:g}% of invocations of {name} return 5XX",
-                  metric="Invocation5XXErrors", statistic="Average", extended_statistic=None,
-                  threshold=round(rate / 100, 6), **common),
-            # SageMaker reports ModelLatency in microseconds; the YAML says milliseconds.
+                  description=f"More than {rate:g}% of invocations of {name} return 5XX (in {minutes}-minute periods "
+                              f"with at least {settings.endpoint_min_invocations} invocations)",
+                  threshold=round(rate / 100, 6), queries=(
+                      MetricQuery("error_rate", label="5XX errors per invocation", return_data=True,
+                                  expression=f"IF(invocations >= {settings.endpoint_min_invocations}, "
+                                             "errors / invocations, 0)"),
+                      MetricQuery("errors", metric="Invocation5XXErrors", stat="Sum"),
+                      MetricQuery("invocations", metric="Invocations", stat="Sum"),
+                  ), **common),
+            # SageMaker reports ModelLatency in microseconds; the YAML says milliseconds. A p99 of a
+            # handful of calls is noise: periods with too few samples are not evaluated.
             Alarm(id=f"{eid}_p99_latency", name=f"{cfg.tag_prefix}-{name}-p99-latency",
                   description=f"p99 model latency of {name} above {latency_ms} ms", metric="ModelLatency",
-                  statistic=None, extended_statistic="p99", threshold=latency_ms * 1000, **common),
+                  extended_statistic="p99", threshold=latency_ms * 1000, low_sample_percentiles="ignore", **common),
         )
+        if endpoint.alarm_on_no_invocations:
+            # No data is what an idle endpoint sends: here it breaches.
+            alarms += (Alarm(id=f"{eid}_no_invocations", name=f"{cfg.tag_prefix}-{name}-no-invocations",
+                             description=f"{name} received no invocations in {common['datapoints_to_alarm']} of "
+                                         f"{settings.evaluation_periods} periods of {minutes} minutes",
+                             metric="Invocations", statistic="Sum", threshold=1, comparison="LessThanThreshold",
+                             missing_data="breaching", **common),)
     return EndpointMonitoring(eid, name, f"/aws/sagemaker/Endpoints/{name}", alarms,
                               retention_days=cfg.logs.retention_days.endpoints)
-
 
 
 def _check_composed_names(loaded: LoadedEnvironment, result: Design) -> None:

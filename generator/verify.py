@@ -120,13 +120,27 @@ def _repositories(d: Design, ecr) -> Iterator[Finding]:
             problems.append(f"encryption {live.get('encryptionConfiguration', {}).get('encryptionType')}")
         try:
             policy = json.loads(ecr.get_lifecycle_policy(repositoryName=repo.name)["lifecyclePolicyText"])
-            keeps = [r["selection"].get("countNumber") for r in policy.get("rules", [])
-                     if r["selection"].get("countType") == "imageCountMoreThan"]
-            if keeps != [repo.retention]:
-                problems.append(f"lifecycle policy keeps {keeps}, expected {repo.retention}")
+            live_rules = sorted((_lifecycle_rule(r) for r in policy.get("rules", [])), key=str)
+            designed = sorted((_lifecycle_rule(_designed_rule(r)) for r in repo.lifecycle), key=str)
+            if live_rules != designed:
+                problems.append(f"lifecycle rules {live_rules}, expected {designed}")
         except ecr.exceptions.LifecyclePolicyNotFoundException:
             problems.append("no lifecycle policy")
         yield Finding(label, DIFFERENT, "; ".join(problems)) if problems else Finding(label, OK)
+
+
+def _designed_rule(rule) -> dict:
+    selection = {"tagStatus": rule.tag_status, "countType": rule.count_type, "countNumber": rule.count_number}
+    if rule.tag_prefix:
+        selection["tagPrefixList"] = [rule.tag_prefix]
+    return {"rulePriority": rule.priority, "selection": selection}
+
+
+def _lifecycle_rule(rule: dict) -> tuple:
+    """A rule as (priority, tag status, prefixes, count type, count): what decides what it expires."""
+    selection = rule.get("selection", {})
+    return (rule.get("rulePriority"), selection.get("tagStatus"), tuple(selection.get("tagPrefixList", ())),
+            selection.get("countType"), selection.get("countNumber"))
 
 
 def _model_registry(d: Design, sagemaker, iam) -> Iterator[Finding]:
@@ -208,11 +222,17 @@ def _alarms(d: Design, cloudwatch, events, sns, kms) -> Iterator[Finding]:
         if a is None:
             yield Finding(label, MISSING)
             continue
-        dims = {x["Name"]: x["Value"] for x in a.get("Dimensions", [])}
-        want = (alarm.metric, alarm.statistic or alarm.extended_statistic, float(alarm.threshold),
-                {"EndpointName": alarm.endpoint, "VariantName": alarm.variant}, list(alarm.actions))
-        have = (a.get("MetricName"), a.get("Statistic") or a.get("ExtendedStatistic"), a.get("Threshold"), dims,
-                a.get("AlarmActions"))
+        common = (float(alarm.threshold), alarm.datapoints_to_alarm, list(alarm.actions))
+        live_common = (a.get("Threshold"), a.get("DatapointsToAlarm"), a.get("AlarmActions"))
+        if alarm.metric:
+            dims = {x["Name"]: x["Value"] for x in a.get("Dimensions", [])}
+            want = (alarm.metric, alarm.statistic or alarm.extended_statistic,
+                    {"EndpointName": alarm.endpoint, "VariantName": alarm.variant}, *common)
+            have = (a.get("MetricName"), a.get("Statistic") or a.get("ExtendedStatistic"), dims, *live_common)
+        else:  # metric math: each query's id and its expression or metric
+            want = (sorted((q.id, q.expression or q.metric) for q in alarm.queries), *common)
+            have = (sorted((m.get("Id"), m.get("Expression") or m.get("MetricStat", {}).get("Metric", {})
+                            .get("MetricName")) for m in a.get("Metrics", [])), *live_common)
         yield _diff(label, want, have)
 
 

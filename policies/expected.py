@@ -77,8 +77,9 @@ class EndpointAlarms:
 
     name: str
     variant: str
-    error_rate: float  # Invocation5XXErrors is 0 or 1 per call: its Average is the rate (5% -> 0.05)
+    error_rate: float  # 5XX errors over invocations (5% -> 0.05)
     latency_us: int  # ModelLatency is in microseconds; the YAML says milliseconds
+    no_invocations: bool  # the optional alarm on an endpoint nobody calls
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,8 @@ class Expected:
                 endpoints = tuple(
                     EndpointAlarms(endpoint_name, endpoint.variant,
                                    (endpoint.error_rate_percent or alarms.endpoint_5xx_rate_percent) / 100,
-                                   (endpoint.p99_latency_ms or alarms.endpoint_p99_latency_ms) * 1000)
+                                   (endpoint.p99_latency_ms or alarms.endpoint_p99_latency_ms) * 1000,
+                                   endpoint.alarm_on_no_invocations)
                     for endpoint_name, endpoint in project.endpoints.items())
                 result.append(Project(team_name, name, tuple(stages) if self.cfg.ecr.enabled else (),
                                       project.image_retention or self.cfg.ecr.image_retention, endpoints))
@@ -149,6 +151,17 @@ class Expected:
                            for p in projects for stage in p.stages}
         return repos
 
+    def lifecycle_rules(self, keep: int) -> list[tuple]:
+        """What a repository's lifecycle policy must say, rule by rule in priority order, as
+        (tagStatus, tagPrefixList, countType, countNumber): untagged images expire after the
+        YAML's days; each release prefix keeps its own newest images, in a rule before the last
+        (so that rule can never expire them); the last, on any tag, keeps the newest N."""
+        ecr = self.cfg.ecr
+        releases = [("tagged", (prefix,), "imageCountMoreThan", ecr.release_images_kept)
+                    for prefix in ecr.release_tag_prefixes]
+        return [("untagged", (), "sinceImagePushed", ecr.untagged_expiry_days), *releases,
+                ("any", (), "imageCountMoreThan", keep)]
+
     def log_retention(self, name: str) -> int | None:
         days = self.cfg.logs.retention_days
         if name == "/aws/sagemaker/ProcessingJobs":
@@ -168,6 +181,42 @@ class Expected:
 
     def s3_service(self) -> str:
         return f"com.amazonaws.{self.cfg.region}.s3"
+
+    def endpoint_alarms(self, endpoint: EndpointAlarms) -> dict[str, dict]:
+        """Alarm name -> what it must be (absent attributes as None), from the plan and the issue
+        that made the alarms hold up at low traffic: the 5XX rate as errors over invocations,
+        counted only in periods with the YAML's minimum of invocations; the p99 latency not
+        evaluated on too few samples; M of N periods; the optional no-invocations alarm, which
+        treats no data as breaching."""
+        alarms = self.cfg.alarms
+        sagemaker = "AWS/SageMaker"
+        dimensions = {"EndpointName": endpoint.name, "VariantName": endpoint.variant}
+        common = {"evaluation_periods": alarms.evaluation_periods,
+                  "datapoints_to_alarm": alarms.datapoints_to_alarm or alarms.evaluation_periods,
+                  "alarm_actions": [self.topic_arn()], "comparison_operator": "GreaterThanThreshold",
+                  "treat_missing_data": "notBreaching", "namespace": sagemaker, "period": alarms.period_seconds,
+                  "dimensions": dimensions, "metric_name": None, "statistic": None, "extended_statistic": None,
+                  "evaluate_low_sample_count_percentiles": None, "queries": []}
+        metric = (sagemaker, alarms.period_seconds, tuple(sorted(dimensions.items())))
+        prefix = f"{self.cfg.tag_prefix}-{endpoint.name}"
+        wanted = {
+            f"{prefix}-5xx-rate": {
+                **common, "namespace": None, "period": None, "dimensions": None, "threshold": endpoint.error_rate,
+                "queries": [
+                    ("error_rate", f"IF(invocations >= {alarms.endpoint_min_invocations}, errors / invocations, 0)",
+                     True, None),
+                    ("errors", None, False, ("Invocation5XXErrors", "Sum", *metric)),
+                    ("invocations", None, False, ("Invocations", "Sum", *metric)),
+                ]},
+            f"{prefix}-p99-latency": {**common, "metric_name": "ModelLatency", "extended_statistic": "p99",
+                                      "evaluate_low_sample_count_percentiles": "ignore",
+                                      "threshold": endpoint.latency_us},
+        }
+        if endpoint.no_invocations:
+            wanted[f"{prefix}-no-invocations"] = {**common, "metric_name": "Invocations", "statistic": "Sum",
+                                                  "threshold": 1, "comparison_operator": "LessThanThreshold",
+                                                  "treat_missing_data": "breaching"}
+        return wanted
 
     def topic_arn(self) -> str:
         """The platform's alarm topic, where every alarm and failed-job event goes."""

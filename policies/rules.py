@@ -257,17 +257,32 @@ def vpc_endpoints(inv: Inventory, exp: Expected) -> Iterator[Violation]:
 # --- ECR ---------------------------------------------------------------------------------
 
 
-def _lifecycle_keeps(policy: object) -> list[int]:
+def _lifecycle_problems(policy: object, want: list[tuple]) -> list[str]:
     try:
         document = json.loads(policy) if isinstance(policy, str) else policy
-        return [int(r["selection"]["countNumber"]) for r in document.get("rules", [])
-                if r.get("action", {}).get("type") == "expire"
-                and r.get("selection", {}).get("countType") == "imageCountMoreThan"]
+        rules = sorted(document["rules"], key=lambda r: r["rulePriority"])
+        found = [(r["selection"].get("tagStatus"), tuple(r["selection"].get("tagPrefixList", ())),
+                  r["selection"].get("countType"), r["selection"].get("countNumber")) for r in rules]
+        units = {r["selection"].get("countUnit") for r in rules if r["selection"].get("countType") == "sinceImagePushed"}
+        priorities = [r["rulePriority"] for r in rules]
     except (TypeError, ValueError, KeyError, AttributeError):
-        return []
+        return ["the lifecycle policy is not a document with rules tfgen can read"]
+    problems = []
+    if len(set(priorities)) != len(priorities):
+        problems.append(f"rule priorities {priorities} repeat (ECR needs each once)")
+    if any(status == "any" for status, *_ in found[:-1]):
+        problems.append("a tagStatus any rule is not the last (ECR evaluates it last; a rule after it is dead)")
+    if units - {"days"}:
+        problems.append(f"count unit {sorted(units - {'days'})}; the YAML counts days")
+    if found != want:
+        problems.append(f"rules {found}; the YAML says {want} (tagStatus, prefixes, countType, countNumber, "
+                        "in priority order)")
+    return problems
 
 
-@rule("TFG-ECR-001", "Every repository has exactly one lifecycle policy that keeps the configured number of images.")
+@rule("TFG-ECR-001", "Every repository has exactly one lifecycle policy, as the YAML says: untagged images expire "
+                     "after its days, each release tag prefix keeps its own newest images in a rule before the "
+                     "last, and the last rule (tagStatus any) keeps the configured number of the rest.")
 def lifecycle(inv: Inventory, exp: Expected) -> Iterator[Violation]:
     expected = exp.repositories()
     policies: dict[tuple[str, str], list[Resource]] = {}
@@ -283,10 +298,10 @@ def lifecycle(inv: Inventory, exp: Expected) -> Iterator[Violation]:
         if len(attached) != 1:
             yield at("TFG-ECR-001", repo, f"{name} has {len(attached)} lifecycle policies (expected exactly one)")
             continue
-        counts = _lifecycle_keeps(attached[0].values.get("policy"))
-        if keep is not None and counts != [keep]:
-            yield at("TFG-ECR-001", attached[0], f"the lifecycle policy of {name} keeps {counts or 'no limit'} "
-                                                 f"images; the YAML says {keep}")
+        if keep is None:
+            continue  # not a repository the YAML declares: TFG-NAME-002 reports it
+        for problem in _lifecycle_problems(attached[0].values.get("policy"), exp.lifecycle_rules(keep)):
+            yield at("TFG-ECR-001", attached[0], f"{name}: {problem}")
 
 
 def _repo_rule(rule_id: str, statement: str, test: Callable[[dict], bool], problem: str) -> None:
@@ -532,40 +547,44 @@ def execution_role_trust(inv: Inventory, exp: Expected) -> Iterator[Violation]:
 # --- monitoring ----------------------------------------------------------------------------
 
 
+def _absent_as_none(value: object) -> object:
+    """Plans spell an attribute the configuration leaves out as null, "", 0 or []; HCL omits it."""
+    return None if value in (None, "", 0, [], {}) else value
+
+
+def _query_shape(query: dict) -> tuple:
+    metric = first_block(query.get("metric"))
+    shape = (metric.get("metric_name"), metric.get("stat"), metric.get("namespace"), metric.get("period"),
+             tuple(sorted((metric.get("dimensions") or {}).items()))) if metric else None
+    return (query.get("id"), _absent_as_none(query.get("expression")), bool(query.get("return_data")), shape)
+
+
 def _alarm_problems(alarm: Resource, want: dict) -> list[str]:
     v = alarm.values
     problems = [f"{key} = {v.get(key)!r}; expected {value!r}" for key, value in want.items()
-                if key != "threshold" and v.get(key) != value]
+                if key not in ("threshold", "queries") and _absent_as_none(v.get(key)) != value]
     threshold = v.get("threshold")
     if not isinstance(threshold, (int, float)) or not math.isclose(threshold, want["threshold"]):
         problems.append(f"threshold = {threshold!r}; expected {want['threshold']!r}")
+    queries = sorted((_query_shape(q) for q in _list(v.get("metric_query"))), key=str)
+    if queries != sorted(want["queries"], key=str):
+        problems.append(f"metric queries {queries}; expected {want['queries']}")
     return problems
 
 
-@rule("TFG-MON-001", "Every endpoint the YAML declares has its log group in its team's root and, with alarms on, its "
-                     "two alarms and no others: the 5XX rate (Average of Invocation5XXErrors) above the YAML's "
-                     "percentage and p99 ModelLatency above its milliseconds, in microseconds; in AWS/SageMaker, on "
-                     "the endpoint and its variant, over the YAML's period and evaluation periods, alarming to the "
-                     "platform topic.")
+@rule("TFG-MON-001", "Every endpoint the YAML declares has its log group in its team's root and, with alarms on, "
+                     "exactly its alarms, alarming to the platform topic over the YAML's periods (M of N): the 5XX "
+                     "rate as errors over invocations, only in periods with the YAML's minimum of invocations; p99 "
+                     "ModelLatency in microseconds, not evaluated on too few samples; and, where the YAML asks, "
+                     "an alarm on no invocations at all.")
 def endpoint_monitoring(inv: Inventory, exp: Expected) -> Iterator[Violation]:
-    alarms_cfg, topic = exp.cfg.alarms, [exp.topic_arn()]
     wanted_groups: dict[str, str] = {}  # log group name -> root
     wanted_alarms: dict[str, tuple[str, dict]] = {}  # alarm name -> (root, attributes)
     for root, projects in exp.team_roots().items():
         for endpoint in (e for project in projects for e in project.endpoints):
             wanted_groups[f"/aws/sagemaker/Endpoints/{endpoint.name}"] = root
-            if not alarms_cfg.enabled:
-                continue
-            common = {"namespace": "AWS/SageMaker", "period": alarms_cfg.period_seconds,
-                      "evaluation_periods": alarms_cfg.evaluation_periods,
-                      "comparison_operator": "GreaterThanThreshold", "alarm_actions": topic,
-                      "dimensions": {"EndpointName": endpoint.name, "VariantName": endpoint.variant}}
-            wanted_alarms[f"{exp.cfg.tag_prefix}-{endpoint.name}-5xx-rate"] = (root, {
-                **common, "metric_name": "Invocation5XXErrors", "statistic": "Average",
-                "extended_statistic": None, "threshold": endpoint.error_rate})
-            wanted_alarms[f"{exp.cfg.tag_prefix}-{endpoint.name}-p99-latency"] = (root, {
-                **common, "metric_name": "ModelLatency", "statistic": None, "extended_statistic": "p99",
-                "threshold": endpoint.latency_us})
+            if exp.cfg.alarms.enabled:
+                wanted_alarms.update({name: (root, want) for name, want in exp.endpoint_alarms(endpoint).items()})
     seen_groups: set[str] = set()
     for group in inv.of_type("aws_cloudwatch_log_group"):
         name = str(group.values.get("name"))
@@ -578,6 +597,7 @@ def endpoint_monitoring(inv: Inventory, exp: Expected) -> Iterator[Violation]:
     for name, root in sorted(wanted_groups.items()):
         if name not in seen_groups:
             yield Violation("TFG-MON-001", root, None, None, f"the endpoint log group {name} is missing")
+    topic = [exp.topic_arn()]
     seen_alarms: set[str] = set()
     for alarm in inv.of_type("aws_cloudwatch_metric_alarm"):
         name = str(alarm.values.get("alarm_name"))

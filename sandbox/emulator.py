@@ -16,7 +16,11 @@ passes here would pass on a real account (the brownfield tests depend on these):
   - an S3 gateway endpoint on a route table that already routes S3 through another one
     (AWS: RouteAlreadyExists);
   - CreateModelPackageGroup with a name that exists (AWS: ValidationException,
-    "Model Package Group already exists"); moto would answer success and keep one group.
+    "Model Package Group already exists"); moto would answer success and keep one group;
+  - an ECR lifecycle policy that breaks the rules AWS's documentation states for its rules
+    (moto checks each rule's fields, not the rules together): priorities unique, the
+    tagStatus any rule last, tagged rules with a prefix or pattern list and untagged ones
+    without (AWS: InvalidParameterException).
 """
 
 from __future__ import annotations
@@ -89,6 +93,7 @@ def _install_shims() -> None:
     _shim_referenced_rule_descriptions()
     _shim_vpc_endpoint_conflicts()
     _shim_duplicate_model_package_group()
+    _shim_lifecycle_policy_rules()
 
 
 def _shim_delete_model_package_group() -> None:
@@ -193,3 +198,38 @@ def _shim_duplicate_model_package_group() -> None:
         return create(self, model_package_group_name, *args, **kwargs)
 
     SageMakerModelBackend.create_model_package_group = create_model_package_group
+
+
+def lifecycle_policy_problem(rules: list[dict]) -> str | None:
+    """What AWS's documentation of lifecycle policy rules forbids, or None."""
+    priorities = [rule.get("rulePriority") for rule in rules]
+    if len(set(priorities)) != len(priorities):
+        return "rulePriority must be unique across rules"
+    ordered = sorted(rules, key=lambda rule: rule.get("rulePriority", 0))
+    for index, rule in enumerate(ordered):
+        selection = rule.get("selection", {})
+        status, listed = selection.get("tagStatus"), selection.get("tagPrefixList") or selection.get("tagPatternList")
+        if status == "any" and index != len(ordered) - 1:
+            return "a rule with tagStatus any must have the highest rulePriority"
+        if status == "tagged" and not listed:
+            return "a rule with tagStatus tagged must have a tagPrefixList or tagPatternList"
+        if status == "untagged" and listed:
+            return "a rule with tagStatus untagged must not have a tagPrefixList or tagPatternList"
+    return None
+
+
+def _shim_lifecycle_policy_rules() -> None:
+    import json
+
+    from moto.ecr.exceptions import InvalidParameterException
+    from moto.ecr.policy_validation import EcrLifecyclePolicyValidator
+
+    validate = EcrLifecyclePolicyValidator.validate
+
+    def validate_with_aws_rules(self) -> None:
+        validate(self)  # each rule's fields, as moto checks them
+        problem = lifecycle_policy_problem(json.loads(self._policy_text).get("rules", []))
+        if problem:
+            raise InvalidParameterException(f"{self.INVALID_PARAMETER_ERROR_MESSAGE}{problem}'")
+
+    EcrLifecyclePolicyValidator.validate = validate_with_aws_rules

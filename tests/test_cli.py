@@ -158,7 +158,7 @@ def test_list_shows_what_each_environment_renders():
     assert result.exit_code == 0
     assert "prod  account 333333333333  eu-west-1  [protected, ecr, alarms]" in result.output
     assert ("    fraud-detection: 3 repositories, 1 model package group, a policy on role acme-sagemaker-rc, "
-            "1 endpoint, 2 alarms" in result.output)
+            "1 endpoint, 3 alarms" in result.output)
     assert ("    anti-money-laundering: 3 repositories, 1 model package group, 1 execution role (created), "
             "0 endpoints, 0 alarms" in result.output)
 

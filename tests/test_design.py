@@ -198,8 +198,46 @@ def test_alarm_thresholds_convert_units(prod):
     algo = next(t for t in prod.teams if t.name == "algo")
     endpoint = algo.projects[0].endpoints[0]
     rate, latency = endpoint.alarms
-    assert (rate.metric, rate.statistic, rate.threshold) == ("Invocation5XXErrors", "Average", 0.05)
-    assert (latency.metric, latency.extended_statistic, latency.threshold) == ("ModelLatency", "p99", 1_000_000)
+    # 5% of invocations, from the errors' and invocations' sums, only where there were 20 invocations (_shared.yaml).
+    assert (rate.metric, rate.threshold) == (None, 0.05)
+    assert [(q.id, q.expression, q.metric, q.stat, q.return_data) for q in rate.queries] == [
+        ("error_rate", "IF(invocations >= 20, errors / invocations, 0)", None, None, True),
+        ("errors", None, "Invocation5XXErrors", "Sum", False),
+        ("invocations", None, "Invocations", "Sum", False)]
+    # 1000 ms is 1,000,000 µs, SageMaker's unit; too few samples are not evaluated.
+    assert (latency.metric, latency.extended_statistic, latency.threshold, latency.low_sample_percentiles) == (
+        "ModelLatency", "p99", 1_000_000, "ignore")
+    assert (rate.evaluation_periods, rate.datapoints_to_alarm) == (latency.evaluation_periods,
+                                                                    latency.datapoints_to_alarm) == (3, 2)
+
+
+def test_the_no_invocations_alarm_is_optional_and_breaches_on_silence(prod):
+    fraud = next(t for t in prod.teams if t.name == "rc").projects[1]
+    assert fraud.name == "fraud-detection"
+    silence = fraud.endpoints[0].alarms[2]
+    assert (silence.metric, silence.statistic, silence.threshold, silence.comparison, silence.missing_data) == (
+        "Invocations", "Sum", 1, "LessThanThreshold", "breaching")
+    algo = next(t for t in prod.teams if t.name == "algo")
+    assert len(algo.projects[0].endpoints[0].alarms) == 2  # not asked for there
+
+
+def test_more_datapoints_than_periods_is_refused(config_dir):
+    (config_dir / "test.yaml").write_text(MINIMAL + "alarms:\n  enabled: true\n  emails: [a@b.example]\n"
+                                                    "  evaluation_periods: 2\n  datapoints_to_alarm: 3\n")
+    with pytest.raises(ConfigError) as caught:
+        render(config_dir, "test")
+    assert "datapoints_to_alarm (3) is more than evaluation_periods (2): the alarm could never fire" in \
+        caught.value.message
+
+
+def test_release_images_have_rules_of_their_own_before_the_catch_all(prod):
+    """The issue's policy: untagged after D days, each release prefix apart, the newest N of the rest last."""
+    repo = next(t for t in prod.teams if t.name == "rc").projects[1].repositories[0]
+    assert [(r.priority, r.tag_status, r.tag_prefix, r.count_type, r.count_number) for r in repo.lifecycle] == [
+        (1, "untagged", None, "sinceImagePushed", 7),
+        (2, "tagged", "release-", "imageCountMoreThan", 1000),
+        (3, "tagged", "v", "imageCountMoreThan", 1000),
+        (4, "any", None, "imageCountMoreThan", 30)]  # prod keeps 30 of fraud-detection's builds
 
 
 def test_ecr_off_renders_no_ecr_anywhere(config_dir):

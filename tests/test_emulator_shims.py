@@ -4,6 +4,8 @@ moto 5.2.5 accepts each of these; a real account does not (see sandbox/emulator.
 
 from __future__ import annotations
 
+import json
+
 import botocore.exceptions
 import pytest
 
@@ -71,3 +73,44 @@ def test_a_model_package_group_name_is_taken_once(emulator):
     arn = sagemaker.create_model_package_group(ModelPackageGroupName="rc-fraud-detection")["ModelPackageGroupArn"]
     assert error_of(sagemaker.create_model_package_group, ModelPackageGroupName="rc-fraud-detection") == (
         "ValidationException", f"Model Package Group already exists: {arn}")
+
+
+def lifecycle_rule(priority: int, status: str, **selection) -> dict:
+    count = {"countType": "imageCountMoreThan", "countNumber": 10}
+    return {"rulePriority": priority, "selection": {"tagStatus": status, **count, **selection},
+            "action": {"type": "expire"}}
+
+
+@pytest.mark.parametrize("rules, problem", [
+    ([lifecycle_rule(1, "any"), lifecycle_rule(2, "tagged", tagPrefixList=["v"])],
+     "a rule with tagStatus any must have the highest rulePriority"),
+    ([lifecycle_rule(1, "tagged", tagPrefixList=["v"]), lifecycle_rule(1, "any")],
+     "rulePriority must be unique across rules"),
+    ([lifecycle_rule(1, "tagged"), lifecycle_rule(2, "any")],
+     "a rule with tagStatus tagged must have a tagPrefixList or tagPatternList"),
+    ([lifecycle_rule(1, "untagged", tagPrefixList=["v"])],
+     "a rule with tagStatus untagged must not have a tagPrefixList or tagPatternList"),
+], ids=["any-not-last", "priority-twice", "tagged-without-prefix", "untagged-with-prefix"])
+def test_a_lifecycle_policy_aws_would_refuse_is_refused(emulator, rules, problem):
+    ecr = boto_client(emulator, "ecr", REGION)
+    ecr.create_repository(repositoryName="acme-sm-rc-fraud-detection/training")
+    code, message = error_of(ecr.put_lifecycle_policy, repositoryName="acme-sm-rc-fraud-detection/training",
+                             lifecyclePolicyText=json.dumps({"rules": rules}))
+    assert code == "InvalidParameterException" and message.endswith(f"Lifecycle policy validation failure: {problem}'")
+
+
+def test_the_rendered_lifecycle_policy_is_accepted(emulator):
+    from generator.config.loader import load_environment
+    from generator.design import design
+    from tests.conftest import ENVIRONMENTS
+
+    repo = design(load_environment(ENVIRONMENTS, "prod")).platform.shared_repositories[0]
+    rules = [{"rulePriority": r.priority, "description": r.description, "action": {"type": "expire"},
+              "selection": {"tagStatus": r.tag_status, "countType": r.count_type, "countNumber": r.count_number,
+                            **({"tagPrefixList": [r.tag_prefix]} if r.tag_prefix else {}),
+                            **({"countUnit": "days"} if r.count_type == "sinceImagePushed" else {})}}
+             for r in repo.lifecycle]
+    ecr = boto_client(emulator, "ecr", REGION)
+    ecr.create_repository(repositoryName=repo.name)
+    ecr.put_lifecycle_policy(repositoryName=repo.name, lifecyclePolicyText=json.dumps({"rules": rules}))
+    assert [r["selection"]["tagStatus"] for r in rules] == ["untagged", "tagged", "tagged", "any"]

@@ -77,8 +77,8 @@ def test_verify_finds_everything_as_designed(sandbox):
     assert result.exit_code == 0, result.output
     # 5 groups, 8 endpoints, 12 repositories, 3 model package groups, 4 role policies (3 workload policies, 2 on
     # the teams' existing roles, and the runtime policy of the role tfgen creates), 4 log groups, the topic,
-    # 2 event rules, 4 alarms.
-    assert result.output.splitlines()[-1] == "43 resources checked, 43 OK, 0 missing or different"
+    # 2 event rules, 5 alarms (fraud-scoring's three, recommendations' two).
+    assert result.output.splitlines()[-1] == "44 resources checked, 44 OK, 0 missing or different"
 
 
 def test_check_reads_plans_with_the_same_rules(sandbox):
@@ -197,7 +197,7 @@ def check_drift_is_found(sandbox) -> None:
     assert lines["security group acme-sm-training"].endswith("DIFFERENT extra ingress tcp/22 from 0.0.0.0/0")
     assert lines["log group /aws/sagemaker/TrainingJobs"].endswith("DIFFERENT expected 90 days, found 1 days")
     assert lines["repository acme-sm-rc-fraud-detection/training"].endswith("DIFFERENT no lifecycle policy")
-    assert result.output.splitlines()[-1] == "43 resources checked, 40 OK, 3 missing or different"
+    assert result.output.splitlines()[-1] == "44 resources checked, 41 OK, 3 missing or different"
     for root in ("platform", "teams/rc"):
         changed, _ = lifecycle.plan_changes(sandbox, root)
         assert changed, f"terraform plan of {root} does not see the drift"

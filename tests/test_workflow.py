@@ -104,8 +104,9 @@ def test_diff_json_and_no_changes(rendered):
     data = json.loads(invoke(config_dir, out, "diff", "test", "--format", "json").output)
     assert data["files"] == ["teams/rc/ecr.tf"]
     assert data["summary"] == [  # what changed, from what to what, inside the policy document
-        f"~ lifecycle policy acme-sm-rc-fraud-detection/{stage} (teams/rc): policy.rules[0].description: Keep the "
-        "10 most recent images -> Keep the 3 most recent images; policy.rules[0].selection.countNumber: 10 -> 3"
+        f"~ lifecycle policy acme-sm-rc-fraud-detection/{stage} (teams/rc): policy.rules[3].description: Keep the "
+        "10 most recent of the other images -> Keep the 3 most recent of the other images; "
+        "policy.rules[3].selection.countNumber: 10 -> 3"
         for stage in ("inference", "preprocessing", "training")]
 
 

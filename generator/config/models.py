@@ -16,6 +16,8 @@ from generator import aws_limits
 
 # Lower-case words joined by single hyphens: valid in every name tfgen composes from them.
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=40)]
+# ECR image tags are [a-zA-Z0-9_.-], up to 128 characters, and start with a letter or digit.
+TagPrefix = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")]
 EndpointName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")]
 Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 VpcId = Annotated[str, StringConstraints(pattern=r"^vpc-([0-9a-f]{8}|[0-9a-f]{17})$")]
@@ -94,10 +96,27 @@ class Network(Strict):
 
 
 class Ecr(Strict):
+    """Repositories and what their lifecycle policy keeps (docs/images.md: the tagging convention)."""
+
     enabled: bool = True
     shared_repos: list[Slug] = ["base-sklearn", "base-pytorch", "base-xgboost"]
     project_repos: list[Slug] = ["preprocessing", "training", "inference"]
+    # The newest N images of those neither untagged nor released (commit-SHA builds).
     image_retention: int = Field(default=10, ge=1, le=10_000)
+    # Untagged images (superseded pushes, failed builds) expire this many days after their push.
+    untagged_expiry_days: int = Field(default=7, ge=1, le=3650)
+    # Images with a tag starting with one of these are releases: a deployed model, a registered
+    # model version or a scaling endpoint may pull them at any time, so they are kept apart.
+    release_tag_prefixes: list[TagPrefix] = ["release-", "v"]
+    # How many images of each release prefix are kept (the newest; older ones expire).
+    release_images_kept: int = Field(default=1000, ge=1, le=10_000)
+
+    @field_validator("release_tag_prefixes")
+    @classmethod
+    def _distinct_prefixes(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("a prefix is listed twice (ECR refuses a policy whose rules repeat a prefix)")
+        return value
     # The shared repositories exist already: render `import` blocks so apply adopts them.
     adopt_existing_shared_repos: bool | list[Slug] = False
 
@@ -124,14 +143,22 @@ class Alarms(Strict):
     enabled: bool = False
     emails: list[Email] = []
     endpoint_5xx_rate_percent: float = Field(default=5, gt=0, le=100)
+    # The 5XX rate counts only in periods with at least this many invocations: one error in
+    # three calls at night is not an outage.
+    endpoint_min_invocations: int = Field(default=20, ge=1)
     endpoint_p99_latency_ms: int = Field(default=1000, ge=1)
     period_seconds: int = Field(default=300, ge=60)
     evaluation_periods: int = Field(default=3, ge=1)
+    # M of N: how many of the evaluation periods must breach to alarm (unset: all of them).
+    datapoints_to_alarm: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
     def _someone_is_notified(self) -> "Alarms":
         if self.enabled and not self.emails:
             raise ValueError("alarms are enabled but nobody is notified: list at least one address in emails")
+        if self.datapoints_to_alarm and self.datapoints_to_alarm > self.evaluation_periods:
+            raise ValueError(f"datapoints_to_alarm ({self.datapoints_to_alarm}) is more than evaluation_periods "
+                             f"({self.evaluation_periods}): the alarm could never fire")
         return self
 
     @field_validator("period_seconds")
@@ -168,11 +195,17 @@ class Backend(Strict):
 
 
 class Endpoint(Strict):
-    """An inference endpoint a project runs: it gets a log group and two alarms."""
+    """An inference endpoint a project runs: it gets a log group and, with alarms on, two alarms
+    (three with alarm_on_no_invocations)."""
 
+    # The production variant whose metrics the alarms watch. AllTraffic is the name SageMaker's
+    # SDK gives the one variant of an endpoint it deploys; an endpoint configuration may name others.
     variant: str = Field(default="AllTraffic", pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
     p99_latency_ms: int | None = Field(default=None, ge=1)
     error_rate_percent: float | None = Field(default=None, gt=0, le=100)
+    # Alarm when the endpoint receives no invocations at all over the evaluation periods: a dead
+    # endpoint never breaches the other alarms, which treat missing data as not breaching.
+    alarm_on_no_invocations: bool = False
     # SageMaker made /aws/sagemaker/Endpoints/NAME already (the endpoint exists): import it.
     adopt_existing_log_group: bool = False
 

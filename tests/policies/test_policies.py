@@ -103,10 +103,10 @@ def test_check_cli_exit_codes(tmp_path):
     assert runner.invoke(cli, [*args, "render", "prod"]).exit_code == 0
     clean = runner.invoke(cli, [*args, "check", "prod", "--no-checkov"])
     assert clean.exit_code == 0, clean.output
-    # platform 51 (5 groups, 17 rules, 11 endpoints, 6 ECR, 2 log groups, 10 for alarms); rc 21 (2 projects of
-    # 3 repositories, 3 lifecycle policies, 1 group; fraud's log group and 2 alarms; fraud's policy on its team's
+    # platform 51 (5 groups, 17 rules, 11 endpoints, 6 ECR, 2 log groups, 10 for alarms); rc 22 (2 projects of
+    # 3 repositories, 3 lifecycle policies, 1 group; fraud's log group and 3 alarms; fraud's policy on its team's
     # role, anti-money-laundering's own role with its 2 policies); algo 11.
-    assert clean.output == f"prod: {len(RULES)} rules run, 83 resources seen (HCL), 0 violations\n"
+    assert clean.output == f"prod: {len(RULES)} rules run, 84 resources seen (HCL), 0 violations\n"
     sg = out / "prod/platform/security_groups.tf"
     sg.write_text(sg.read_text().replace('"10.30.0.0/16"', '"0.0.0.0/0"', 1))
     broken = runner.invoke(cli, [*args, "check", "prod", "--no-checkov"])

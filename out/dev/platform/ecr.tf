@@ -25,18 +25,32 @@ resource "aws_ecr_repository" "shared_base_sklearn" {
 resource "aws_ecr_lifecycle_policy" "shared_base_sklearn" {
   repository = aws_ecr_repository.shared_base_sklearn.name
   policy = jsonencode({
-    rules = [{
-      rulePriority = 1
-      description  = "Keep the 5 most recent images"
-      selection = {
-        tagStatus   = "any"
-        countType   = "imageCountMoreThan"
-        countNumber = 5
-      }
-      action = {
-        type = "expire"
-      }
-    }]
+    rules = [
+      {
+        rulePriority = 1
+        description  = "Expire untagged images 7 days after their push"
+        selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 2
+        description  = "Keep the 1000 most recent release-* releases"
+        selection    = { tagStatus = "tagged", tagPrefixList = ["release-"], countType = "imageCountMoreThan", countNumber = 1000 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 3
+        description  = "Keep the 1000 most recent v* releases"
+        selection    = { tagStatus = "tagged", tagPrefixList = ["v"], countType = "imageCountMoreThan", countNumber = 1000 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 4
+        description  = "Keep the 5 most recent of the other images"
+        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 5 }
+        action       = { type = "expire" }
+      },
+    ]
   })
 }
 
@@ -62,18 +76,32 @@ resource "aws_ecr_repository" "shared_base_pytorch" {
 resource "aws_ecr_lifecycle_policy" "shared_base_pytorch" {
   repository = aws_ecr_repository.shared_base_pytorch.name
   policy = jsonencode({
-    rules = [{
-      rulePriority = 1
-      description  = "Keep the 5 most recent images"
-      selection = {
-        tagStatus   = "any"
-        countType   = "imageCountMoreThan"
-        countNumber = 5
-      }
-      action = {
-        type = "expire"
-      }
-    }]
+    rules = [
+      {
+        rulePriority = 1
+        description  = "Expire untagged images 7 days after their push"
+        selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 2
+        description  = "Keep the 1000 most recent release-* releases"
+        selection    = { tagStatus = "tagged", tagPrefixList = ["release-"], countType = "imageCountMoreThan", countNumber = 1000 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 3
+        description  = "Keep the 1000 most recent v* releases"
+        selection    = { tagStatus = "tagged", tagPrefixList = ["v"], countType = "imageCountMoreThan", countNumber = 1000 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 4
+        description  = "Keep the 5 most recent of the other images"
+        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 5 }
+        action       = { type = "expire" }
+      },
+    ]
   })
 }
 
@@ -99,17 +127,31 @@ resource "aws_ecr_repository" "shared_base_xgboost" {
 resource "aws_ecr_lifecycle_policy" "shared_base_xgboost" {
   repository = aws_ecr_repository.shared_base_xgboost.name
   policy = jsonencode({
-    rules = [{
-      rulePriority = 1
-      description  = "Keep the 5 most recent images"
-      selection = {
-        tagStatus   = "any"
-        countType   = "imageCountMoreThan"
-        countNumber = 5
-      }
-      action = {
-        type = "expire"
-      }
-    }]
+    rules = [
+      {
+        rulePriority = 1
+        description  = "Expire untagged images 7 days after their push"
+        selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 2
+        description  = "Keep the 1000 most recent release-* releases"
+        selection    = { tagStatus = "tagged", tagPrefixList = ["release-"], countType = "imageCountMoreThan", countNumber = 1000 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 3
+        description  = "Keep the 1000 most recent v* releases"
+        selection    = { tagStatus = "tagged", tagPrefixList = ["v"], countType = "imageCountMoreThan", countNumber = 1000 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 4
+        description  = "Keep the 5 most recent of the other images"
+        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 5 }
+        action       = { type = "expire" }
+      },
+    ]
   })
 }

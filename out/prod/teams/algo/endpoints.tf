@@ -15,37 +15,70 @@ resource "aws_cloudwatch_log_group" "recommendations" {
 
 resource "aws_cloudwatch_metric_alarm" "recommendations_5xx_rate" {
   alarm_name          = "acme-sm-recommendations-5xx-rate"
-  alarm_description   = "More than 5% of invocations of recommendations return 5XX"
-  namespace           = "AWS/SageMaker"
-  metric_name         = "Invocation5XXErrors"
-  statistic           = "Average"
-  period              = 300
+  alarm_description   = "More than 5% of invocations of recommendations return 5XX (in 5-minute periods with at least 20 invocations)"
   evaluation_periods  = 3
+  datapoints_to_alarm = 2
   threshold           = 0.05
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = ["arn:aws:sns:eu-west-1:333333333333:acme-sm-alarms"]
   ok_actions          = ["arn:aws:sns:eu-west-1:333333333333:acme-sm-alarms"]
 
-  dimensions = {
-    EndpointName = "recommendations"
-    VariantName  = "AllTraffic"
+  metric_query {
+    id          = "error_rate"
+    expression  = "IF(invocations >= 20, errors / invocations, 0)"
+    label       = "5XX errors per invocation"
+    return_data = true
+  }
+
+  metric_query {
+    id = "errors"
+
+    metric {
+      namespace   = "AWS/SageMaker"
+      metric_name = "Invocation5XXErrors"
+      stat        = "Sum"
+      period      = 300
+
+      dimensions = {
+        EndpointName = "recommendations"
+        VariantName  = "AllTraffic"
+      }
+    }
+  }
+
+  metric_query {
+    id = "invocations"
+
+    metric {
+      namespace   = "AWS/SageMaker"
+      metric_name = "Invocations"
+      stat        = "Sum"
+      period      = 300
+
+      dimensions = {
+        EndpointName = "recommendations"
+        VariantName  = "AllTraffic"
+      }
+    }
   }
 }
 
 resource "aws_cloudwatch_metric_alarm" "recommendations_p99_latency" {
-  alarm_name          = "acme-sm-recommendations-p99-latency"
-  alarm_description   = "p99 model latency of recommendations above 1000 ms"
-  namespace           = "AWS/SageMaker"
-  metric_name         = "ModelLatency"
-  extended_statistic  = "p99"
-  period              = 300
-  evaluation_periods  = 3
-  threshold           = 1000000
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = ["arn:aws:sns:eu-west-1:333333333333:acme-sm-alarms"]
-  ok_actions          = ["arn:aws:sns:eu-west-1:333333333333:acme-sm-alarms"]
+  alarm_name                            = "acme-sm-recommendations-p99-latency"
+  alarm_description                     = "p99 model latency of recommendations above 1000 ms"
+  namespace                             = "AWS/SageMaker"
+  metric_name                           = "ModelLatency"
+  extended_statistic                    = "p99"
+  evaluate_low_sample_count_percentiles = "ignore"
+  period                                = 300
+  evaluation_periods                    = 3
+  datapoints_to_alarm                   = 2
+  threshold                             = 1000000
+  comparison_operator                   = "GreaterThanThreshold"
+  treat_missing_data                    = "notBreaching"
+  alarm_actions                         = ["arn:aws:sns:eu-west-1:333333333333:acme-sm-alarms"]
+  ok_actions                            = ["arn:aws:sns:eu-west-1:333333333333:acme-sm-alarms"]
 
   dimensions = {
     EndpointName = "recommendations"

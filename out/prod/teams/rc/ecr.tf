@@ -31,18 +31,32 @@ resource "aws_ecr_repository" "anti_money_laundering_preprocessing" {
 resource "aws_ecr_lifecycle_policy" "anti_money_laundering_preprocessing" {
   repository = aws_ecr_repository.anti_money_laundering_preprocessing.name
   policy = jsonencode({
-    rules = [{
-      rulePriority = 1
-      description  = "Keep the 10 most recent images"
-      selection = {
-        tagStatus   = "any"
-        countType   = "imageCountMoreThan"
-        countNumber = 10
-      }
-      action = {
-        type = "expire"
-      }
-    }]
+    rules = [
+      {
+        rulePriority = 1
+        description  = "Expire untagged images 7 days after their push"
+        selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 2
+        description  = "Keep the 1000 most recent release-* releases"
+        selection    = { tagStatus = "tagged", tagPrefixList = ["release-"], countType = "imageCountMoreThan", countNumber = 1000 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 3
+        description  = "Keep the 1000 most recent v* releases"
+        selection    = { tagStatus = "tagged", tagPrefixList = ["v"], countType = "imageCountMoreThan", countNumber = 1000 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 4
+        description  = "Keep the 10 most recent of the other images"
+        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 10 }
+        action       = { type = "expire" }
+      },
+    ]
   })
 }
 
@@ -72,18 +86,32 @@ resource "aws_ecr_repository" "anti_money_laundering_training" {
 resource "aws_ecr_lifecycle_policy" "anti_money_laundering_training" {
   repository = aws_ecr_repository.anti_money_laundering_training.name
   policy = jsonencode({
-    rules = [{
-      rulePriority = 1
-      description  = "Keep the 10 most recent images"
-      selection = {
-        tagStatus   = "any"
-        countType   = "imageCountMoreThan"
-        countNumber = 10
-      }
-      action = {
-        type = "expire"
-      }
-    }]
+    rules = [
+      {
+        rulePriority = 1
+        description  = "Expire untagged images 7 days after their push"
+        selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 2
+        description  = "Keep the 1000 most recent release-* releases"
+        selection    = { tagStatus = "tagged", tagPrefixList = ["release-"], countType = "imageCountMoreThan", countNumber = 1000 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 3
+        description  = "Keep the 1000 most recent v* releases"
+        selection    = { tagStatus = "tagged", tagPrefixList = ["v"], countType = "imageCountMoreThan", countNumber = 1000 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 4
+        description  = "Keep the 10 most recent of the other images"
+        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 10 }
+        action       = { type = "expire" }
+      },
+    ]
   })
 }
 
@@ -113,18 +141,32 @@ resource "aws_ecr_repository" "anti_money_laundering_inference" {
 resource "aws_ecr_lifecycle_policy" "anti_money_laundering_inference" {
   repository = aws_ecr_repository.anti_money_laundering_inference.name
   policy = jsonencode({
-    rules = [{
-      rulePriority = 1
-      description  = "Keep the 10 most recent images"
-      selection = {
-        tagStatus   = "any"
-        countType   = "imageCountMoreThan"
-        countNumber = 10
-      }
-      action = {
-        type = "expire"
-      }
-    }]
+    rules = [
+      {
+        rulePriority = 1
+        description  = "Expire untagged images 7 days after their push"
+        selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 2
+        description  = "Keep the 1000 most recent release-* releases"
+        selection    = { tagStatus = "tagged", tagPrefixList = ["release-"], countType = "imageCountMoreThan", countNumber = 1000 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 3
+        description  = "Keep the 1000 most recent v* releases"
+        selection    = { tagStatus = "tagged", tagPrefixList = ["v"], countType = "imageCountMoreThan", countNumber = 1000 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 4
+        description  = "Keep the 10 most recent of the other images"
+        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 10 }
+        action       = { type = "expire" }
+      },
+    ]
   })
 }
 
@@ -156,18 +198,32 @@ resource "aws_ecr_repository" "fraud_detection_preprocessing" {
 resource "aws_ecr_lifecycle_policy" "fraud_detection_preprocessing" {
   repository = aws_ecr_repository.fraud_detection_preprocessing.name
   policy = jsonencode({
-    rules = [{
-      rulePriority = 1
-      description  = "Keep the 30 most recent images"
-      selection = {
-        tagStatus   = "any"
-        countType   = "imageCountMoreThan"
-        countNumber = 30
-      }
-      action = {
-        type = "expire"
-      }
-    }]
+    rules = [
+      {
+        rulePriority = 1
+        description  = "Expire untagged images 7 days after their push"
+        selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 2
+        description  = "Keep the 1000 most recent release-* releases"
+        selection    = { tagStatus = "tagged", tagPrefixList = ["release-"], countType = "imageCountMoreThan", countNumber = 1000 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 3
+        description  = "Keep the 1000 most recent v* releases"
+        selection    = { tagStatus = "tagged", tagPrefixList = ["v"], countType = "imageCountMoreThan", countNumber = 1000 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 4
+        description  = "Keep the 30 most recent of the other images"
+        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 30 }
+        action       = { type = "expire" }
+      },
+    ]
   })
 }
 
@@ -197,18 +253,32 @@ resource "aws_ecr_repository" "fraud_detection_training" {
 resource "aws_ecr_lifecycle_policy" "fraud_detection_training" {
   repository = aws_ecr_repository.fraud_detection_training.name
   policy = jsonencode({
-    rules = [{
-      rulePriority = 1
-      description  = "Keep the 30 most recent images"
-      selection = {
-        tagStatus   = "any"
-        countType   = "imageCountMoreThan"
-        countNumber = 30
-      }
-      action = {
-        type = "expire"
-      }
-    }]
+    rules = [
+      {
+        rulePriority = 1
+        description  = "Expire untagged images 7 days after their push"
+        selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 2
+        description  = "Keep the 1000 most recent release-* releases"
+        selection    = { tagStatus = "tagged", tagPrefixList = ["release-"], countType = "imageCountMoreThan", countNumber = 1000 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 3
+        description  = "Keep the 1000 most recent v* releases"
+        selection    = { tagStatus = "tagged", tagPrefixList = ["v"], countType = "imageCountMoreThan", countNumber = 1000 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 4
+        description  = "Keep the 30 most recent of the other images"
+        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 30 }
+        action       = { type = "expire" }
+      },
+    ]
   })
 }
 
@@ -238,17 +308,31 @@ resource "aws_ecr_repository" "fraud_detection_inference" {
 resource "aws_ecr_lifecycle_policy" "fraud_detection_inference" {
   repository = aws_ecr_repository.fraud_detection_inference.name
   policy = jsonencode({
-    rules = [{
-      rulePriority = 1
-      description  = "Keep the 30 most recent images"
-      selection = {
-        tagStatus   = "any"
-        countType   = "imageCountMoreThan"
-        countNumber = 30
-      }
-      action = {
-        type = "expire"
-      }
-    }]
+    rules = [
+      {
+        rulePriority = 1
+        description  = "Expire untagged images 7 days after their push"
+        selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 2
+        description  = "Keep the 1000 most recent release-* releases"
+        selection    = { tagStatus = "tagged", tagPrefixList = ["release-"], countType = "imageCountMoreThan", countNumber = 1000 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 3
+        description  = "Keep the 1000 most recent v* releases"
+        selection    = { tagStatus = "tagged", tagPrefixList = ["v"], countType = "imageCountMoreThan", countNumber = 1000 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 4
+        description  = "Keep the 30 most recent of the other images"
+        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 30 }
+        action       = { type = "expire" }
+      },
+    ]
   })
 }

@@ -31,18 +31,32 @@ resource "aws_ecr_repository" "recommendation_engine_preprocessing" {
 resource "aws_ecr_lifecycle_policy" "recommendation_engine_preprocessing" {
   repository = aws_ecr_repository.recommendation_engine_preprocessing.name
   policy = jsonencode({
-    rules = [{
-      rulePriority = 1
-      description  = "Keep the 10 most recent images"
-      selection = {
-        tagStatus   = "any"
-        countType   = "imageCountMoreThan"
-        countNumber = 10
-      }
-      action = {
-        type = "expire"
-      }
-    }]
+    rules = [
+      {
+        rulePriority = 1
+        description  = "Expire untagged images 7 days after their push"
+        selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 2
+        description  = "Keep the 1000 most recent release-* releases"
+        selection    = { tagStatus = "tagged", tagPrefixList = ["release-"], countType = "imageCountMoreThan", countNumber = 1000 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 3
+        description  = "Keep the 1000 most recent v* releases"
+        selection    = { tagStatus = "tagged", tagPrefixList = ["v"], countType = "imageCountMoreThan", countNumber = 1000 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 4
+        description  = "Keep the 10 most recent of the other images"
+        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 10 }
+        action       = { type = "expire" }
+      },
+    ]
   })
 }
 
@@ -72,18 +86,32 @@ resource "aws_ecr_repository" "recommendation_engine_training" {
 resource "aws_ecr_lifecycle_policy" "recommendation_engine_training" {
   repository = aws_ecr_repository.recommendation_engine_training.name
   policy = jsonencode({
-    rules = [{
-      rulePriority = 1
-      description  = "Keep the 10 most recent images"
-      selection = {
-        tagStatus   = "any"
-        countType   = "imageCountMoreThan"
-        countNumber = 10
-      }
-      action = {
-        type = "expire"
-      }
-    }]
+    rules = [
+      {
+        rulePriority = 1
+        description  = "Expire untagged images 7 days after their push"
+        selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 2
+        description  = "Keep the 1000 most recent release-* releases"
+        selection    = { tagStatus = "tagged", tagPrefixList = ["release-"], countType = "imageCountMoreThan", countNumber = 1000 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 3
+        description  = "Keep the 1000 most recent v* releases"
+        selection    = { tagStatus = "tagged", tagPrefixList = ["v"], countType = "imageCountMoreThan", countNumber = 1000 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 4
+        description  = "Keep the 10 most recent of the other images"
+        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 10 }
+        action       = { type = "expire" }
+      },
+    ]
   })
 }
 
@@ -113,17 +141,31 @@ resource "aws_ecr_repository" "recommendation_engine_inference" {
 resource "aws_ecr_lifecycle_policy" "recommendation_engine_inference" {
   repository = aws_ecr_repository.recommendation_engine_inference.name
   policy = jsonencode({
-    rules = [{
-      rulePriority = 1
-      description  = "Keep the 10 most recent images"
-      selection = {
-        tagStatus   = "any"
-        countType   = "imageCountMoreThan"
-        countNumber = 10
-      }
-      action = {
-        type = "expire"
-      }
-    }]
+    rules = [
+      {
+        rulePriority = 1
+        description  = "Expire untagged images 7 days after their push"
+        selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 2
+        description  = "Keep the 1000 most recent release-* releases"
+        selection    = { tagStatus = "tagged", tagPrefixList = ["release-"], countType = "imageCountMoreThan", countNumber = 1000 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 3
+        description  = "Keep the 1000 most recent v* releases"
+        selection    = { tagStatus = "tagged", tagPrefixList = ["v"], countType = "imageCountMoreThan", countNumber = 1000 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 4
+        description  = "Keep the 10 most recent of the other images"
+        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 10 }
+        action       = { type = "expire" }
+      },
+    ]
   })
 }

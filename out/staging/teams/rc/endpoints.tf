@@ -11,17 +11,70 @@ resource "aws_cloudwatch_log_group" "fraud_scoring" {
 
 resource "aws_cloudwatch_metric_alarm" "fraud_scoring_5xx_rate" {
   alarm_name          = "acme-sm-fraud-scoring-5xx-rate"
-  alarm_description   = "More than 5% of invocations of fraud-scoring return 5XX"
-  namespace           = "AWS/SageMaker"
-  metric_name         = "Invocation5XXErrors"
-  statistic           = "Average"
-  period              = 300
+  alarm_description   = "More than 5% of invocations of fraud-scoring return 5XX (in 5-minute periods with at least 20 invocations)"
   evaluation_periods  = 3
+  datapoints_to_alarm = 2
   threshold           = 0.05
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = ["arn:aws:sns:eu-west-1:222222222222:acme-sm-alarms"]
   ok_actions          = ["arn:aws:sns:eu-west-1:222222222222:acme-sm-alarms"]
+
+  metric_query {
+    id          = "error_rate"
+    expression  = "IF(invocations >= 20, errors / invocations, 0)"
+    label       = "5XX errors per invocation"
+    return_data = true
+  }
+
+  metric_query {
+    id = "errors"
+
+    metric {
+      namespace   = "AWS/SageMaker"
+      metric_name = "Invocation5XXErrors"
+      stat        = "Sum"
+      period      = 300
+
+      dimensions = {
+        EndpointName = "fraud-scoring"
+        VariantName  = "AllTraffic"
+      }
+    }
+  }
+
+  metric_query {
+    id = "invocations"
+
+    metric {
+      namespace   = "AWS/SageMaker"
+      metric_name = "Invocations"
+      stat        = "Sum"
+      period      = 300
+
+      dimensions = {
+        EndpointName = "fraud-scoring"
+        VariantName  = "AllTraffic"
+      }
+    }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "fraud_scoring_p99_latency" {
+  alarm_name                            = "acme-sm-fraud-scoring-p99-latency"
+  alarm_description                     = "p99 model latency of fraud-scoring above 300 ms"
+  namespace                             = "AWS/SageMaker"
+  metric_name                           = "ModelLatency"
+  extended_statistic                    = "p99"
+  evaluate_low_sample_count_percentiles = "ignore"
+  period                                = 300
+  evaluation_periods                    = 3
+  datapoints_to_alarm                   = 2
+  threshold                             = 300000
+  comparison_operator                   = "GreaterThanThreshold"
+  treat_missing_data                    = "notBreaching"
+  alarm_actions                         = ["arn:aws:sns:eu-west-1:222222222222:acme-sm-alarms"]
+  ok_actions                            = ["arn:aws:sns:eu-west-1:222222222222:acme-sm-alarms"]
 
   dimensions = {
     EndpointName = "fraud-scoring"
@@ -29,17 +82,18 @@ resource "aws_cloudwatch_metric_alarm" "fraud_scoring_5xx_rate" {
   }
 }
 
-resource "aws_cloudwatch_metric_alarm" "fraud_scoring_p99_latency" {
-  alarm_name          = "acme-sm-fraud-scoring-p99-latency"
-  alarm_description   = "p99 model latency of fraud-scoring above 300 ms"
+resource "aws_cloudwatch_metric_alarm" "fraud_scoring_no_invocations" {
+  alarm_name          = "acme-sm-fraud-scoring-no-invocations"
+  alarm_description   = "fraud-scoring received no invocations in 2 of 3 periods of 5 minutes"
   namespace           = "AWS/SageMaker"
-  metric_name         = "ModelLatency"
-  extended_statistic  = "p99"
+  metric_name         = "Invocations"
+  statistic           = "Sum"
   period              = 300
   evaluation_periods  = 3
-  threshold           = 300000
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
+  datapoints_to_alarm = 2
+  threshold           = 1
+  comparison_operator = "LessThanThreshold"
+  treat_missing_data  = "breaching"
   alarm_actions       = ["arn:aws:sns:eu-west-1:222222222222:acme-sm-alarms"]
   ok_actions          = ["arn:aws:sns:eu-west-1:222222222222:acme-sm-alarms"]
 
