@@ -195,6 +195,35 @@ def verify_command(ctx: click.Context, env: str) -> None:
         ctx.exit(1)
 
 
+@cli.command("accept")
+@click.argument("env")
+@click.option("--allow-protected", is_flag=True,
+              help="Run in a protected environment (test images and model versions go into its repositories "
+                   "and groups, and are deleted again).")
+@click.option("--queue-url", help="An SQS queue subscribed to the alarm topic: read it to prove the alarm's "
+                                  "messages arrived (only this run's are consumed).")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_context
+def accept_command(ctx: click.Context, env: str, allow_protected: bool, queue_url: str | None,
+                   output_format: str) -> None:
+    """Run the plan's acceptance steps against the account, after an apply.
+
+    The security group IDs file against the account; a test image pushed to every project
+    repository through the ECR API (no docker), read back and deleted; a test model version
+    registered in every model package group (status Rejected), described and deleted; one
+    alarm of each team set to ALARM and back to OK. Everything it creates is named
+    tfgen-accept-RUN and removed at the end, even after a failure. Exit 1 on any FAIL.
+    """
+    from generator import accept
+    from generator.design import design
+
+    the_design = design(_load(ctx.obj.config_dir, env))
+    results = accept.accept(the_design, ctx.obj.out_dir / env, allow_protected, queue_url)
+    click.echo(accept.as_json(results) if output_format == "json" else accept.table(results), nl=False)
+    if any(r.status == accept.FAIL for r in results):
+        ctx.exit(1)
+
+
 @cli.command("preflight")
 @click.argument("env")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)

@@ -3,7 +3,8 @@
 Starts moto server, creates the network and the execution roles the plan takes as given,
 runs the preflight, renders the sandbox environment, applies every root (platform first),
 verifies the account against the YAML, writes and prints security-groups.env, prints what
-was created, and stops the emulator.
+was created, runs the plan's acceptance steps (tfgen accept, with an SQS queue subscribed to
+the alarm topic so that delivery can be read) and stops the emulator.
 """
 
 from __future__ import annotations
@@ -69,8 +70,25 @@ def main() -> int:
         say("Created:")
         for kind, count in sorted(counts.items()):
             say(f"  {count:3}  {kind}")
+        queue = subscribe_a_reader(emulator)
+        say("tfgen accept sandbox --allow-protected --queue-url ... (an SQS queue subscribed to the alarm topic)")
+        accepted = runner.invoke(cli, [*args, "accept", "sandbox", "--allow-protected", "--queue-url", queue])
+        say(accepted.output.rstrip())
         say(f"Done in {time.monotonic() - started:.0f} s; stopping the emulator (its account is gone with it).")
-        return 0 if verified.exit_code == 0 and outputs.exit_code == 0 else 1
+        return 0 if verified.exit_code == outputs.exit_code == accepted.exit_code == 0 else 1
+
+
+def subscribe_a_reader(emulator) -> str:
+    """An SQS queue on the alarm topic: the subscriber whose messages the demo can read."""
+    from sandbox.emulator import boto_client
+
+    region = "eu-west-1"
+    sqs = boto_client(emulator, "sqs", region)
+    url = sqs.create_queue(QueueName="alarm-reader")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    boto_client(emulator, "sns", region).subscribe(
+        TopicArn=f"arn:aws:sns:{region}:{emulator_module.ACCOUNT}:acme-sm-alarms", Protocol="sqs", Endpoint=arn)
+    return url
 
 
 if __name__ == "__main__":

@@ -7,6 +7,17 @@ Each shim makes the emulator behave as AWS does; none loosens what a test assert
   - Security group rules that reference a group lose their description when read back
     (DescribeSecurityGroupRules), so every plan shows an in-place update. The shim keeps
     the description moto was given.
+  - DeleteModelPackage is not implemented either (`tfgen accept` deletes the test model
+    version it registers). The shim deletes the version.
+Where moto delivers nothing, a shim delivers as AWS does, so the sandbox can prove that an
+alarm or a failed job reaches the people subscribed (moto's own pattern matching and SNS
+fan-out do the rest):
+  - an alarm whose state changes (SetAlarmState included) publishes to the SNS topics of
+    its alarm actions (to ALARM) or OK actions (to OK) the JSON message CloudWatch sends
+    (AlarmName, NewStateValue, OldStateValue, NewStateReason, StateChangeTime, Region,
+    AlarmArn, AWSAccountId), with CloudWatch's subject `ALARM: "NAME" in REGION`;
+  - an EventBridge rule whose pattern matches an event and whose target is an SNS topic
+    publishes the event, as JSON, to the topic (moto raises NotImplementedError).
 Where moto accepts what AWS refuses, a shim refuses it with AWS's error, so a test that
 passes here would pass on a real account (the brownfield tests depend on these):
   - an interface endpoint with private DNS in a VPC without enableDnsSupport and
@@ -94,6 +105,9 @@ def _install_shims() -> None:
     _shim_vpc_endpoint_conflicts()
     _shim_duplicate_model_package_group()
     _shim_lifecycle_policy_rules()
+    _shim_delete_model_package()
+    _shim_alarm_actions()
+    _shim_event_targets_on_sns()
 
 
 def _shim_delete_model_package_group() -> None:
@@ -233,3 +247,81 @@ def _shim_lifecycle_policy_rules() -> None:
             raise InvalidParameterException(f"{self.INVALID_PARAMETER_ERROR_MESSAGE}{problem}'")
 
     EcrLifecyclePolicyValidator.validate = validate_with_aws_rules
+
+
+def _shim_delete_model_package() -> None:
+    from moto.sagemaker.exceptions import ValidationError
+    from moto.sagemaker.models import SageMakerModelBackend
+
+    if hasattr(SageMakerModelBackend, "delete_model_package"):
+        return  # moto implements it now: the shim retires itself
+
+    def delete_model_package(self, model_package_name: str) -> None:
+        # A version in a group is named by its ARN (its name is its group's, shared by every version).
+        if model_package_name not in self.model_packages:
+            raise ValidationError(message=f"Model package {model_package_name} does not exist.")
+        del self.model_packages[model_package_name]
+
+    def response(self) -> str:
+        self.sagemaker_backend.delete_model_package(self._get_param("ModelPackageName"))
+        return "{}"
+
+    from moto.sagemaker.responses import SageMakerResponse
+
+    SageMakerModelBackend.delete_model_package = delete_model_package
+    SageMakerResponse.delete_model_package = response
+
+
+def _shim_alarm_actions() -> None:
+    import json
+    from datetime import datetime, timezone
+
+    from moto.cloudwatch.models import Alarm
+    from moto.sns.models import sns_backends
+
+    update = Alarm.update_state
+
+    def update_state(self, reason: str, reason_data: str, state_value: str) -> None:
+        old = self.state_value
+        update(self, reason, reason_data, state_value)
+        actions = {"ALARM": self.alarm_actions, "OK": self.ok_actions}.get(state_value) or []
+        if old == state_value:
+            return  # CloudWatch runs actions on a change of state only
+        account = self.alarm_arn.split(":")[4]
+        message = json.dumps({
+            "AlarmName": self.name, "AlarmDescription": self.description, "AWSAccountId": account,
+            "NewStateValue": state_value, "OldStateValue": old, "NewStateReason": reason,
+            "StateChangeTime": datetime.now(timezone.utc).isoformat(), "Region": self.region_name,
+            "AlarmArn": self.alarm_arn})
+        for arn in actions:
+            if arn.startswith("arn:aws:sns:"):
+                region, owner = arn.split(":")[3], arn.split(":")[4]
+                sns_backends[owner][region].publish(message, arn=arn,
+                                                     subject=f'{state_value}: "{self.name}" in {self.region_name}')
+
+    Alarm.update_state = update_state
+
+
+def _shim_event_targets_on_sns() -> None:
+    import json
+
+    from moto.events.models import Rule
+    from moto.sns.models import sns_backends
+
+    send = Rule.send_to_targets
+
+    def send_to_targets(self, original_event, transform_input: bool = True) -> None:
+        on_sns = [t for t in self.targets if t["Arn"].startswith("arn:aws:sns:")]
+        if on_sns and self.event_pattern.matches_event(original_event):
+            for target in on_sns:
+                region, owner = target["Arn"].split(":")[3], target["Arn"].split(":")[4]
+                sns_backends[owner][region].publish(json.dumps(original_event), arn=target["Arn"])
+        others = [t for t in self.targets if t not in on_sns]
+        if others:
+            saved, self.targets = self.targets, others
+            try:
+                send(self, original_event, transform_input)
+            finally:
+                self.targets = saved
+
+    Rule.send_to_targets = send_to_targets

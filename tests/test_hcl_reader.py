@@ -24,7 +24,7 @@ from generator.render import render, write
 from policies.engine import evaluate
 from policies.expected import Expected
 from generator.config.loader import load_environment
-from tests.conftest import ENVIRONMENTS, EXAMPLE_ENVS, OUT
+from tests.conftest import EXAMPLE_ENVS, OUT
 from tests.policies.mutants import MUTANTS, mutant_id
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")

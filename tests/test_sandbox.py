@@ -137,6 +137,117 @@ def test_outputs_writes_the_five_group_ids(sandbox):
     }
 
 
+# --- the plan's acceptance steps (tfgen accept), and the deliveries they rely on ---------------
+
+
+def account_snapshot(sb) -> dict:
+    """Every image, model version and alarm state the sandbox's account holds."""
+    ecr = boto_client(sb.emulator, "ecr", REGION)
+    sagemaker = boto_client(sb.emulator, "sagemaker", REGION)
+    cloudwatch = boto_client(sb.emulator, "cloudwatch", REGION)
+    repos = [r["repositoryName"] for r in ecr.describe_repositories()["repositories"]]
+    return {
+        "images": {r: sorted(i.get("imageDigest", "") for i in ecr.list_images(repositoryName=r)["imageIds"])
+                   for r in repos},
+        "model versions": sorted(p["ModelPackageArn"] for p in sagemaker.list_model_packages()["ModelPackageSummaryList"]),
+        "alarms": {a["AlarmName"]: a["StateValue"] for a in cloudwatch.describe_alarms()["MetricAlarms"]},
+    }
+
+
+@pytest.fixture
+def alarm_queue(sandbox):
+    """An SQS queue subscribed to the alarm topic: a subscriber whose mail can be read."""
+    sqs = boto_client(sandbox.emulator, "sqs", REGION)
+    sns = boto_client(sandbox.emulator, "sns", REGION)
+    url = sqs.create_queue(QueueName="alarm-reader")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    topic = f"arn:aws:sns:{REGION}:{emulator_module.ACCOUNT}:acme-sm-alarms"
+    subscription = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)["SubscriptionArn"]
+    yield url
+    sns.unsubscribe(SubscriptionArn=subscription)
+    sqs.delete_queue(QueueUrl=url)
+
+
+def test_accept_refuses_a_protected_environment_without_the_flag(sandbox):
+    before = account_snapshot(sandbox)
+    result = CliRunner().invoke(cli, ["--config-dir", str(sandbox.config_dir), "--out-dir",
+                                      str(sandbox.out_env.parent), "accept", "sandbox"])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: sandbox is protected: accept pushes test images") and \
+        "pass --allow-protected" in result.output
+    assert account_snapshot(sandbox) == before
+
+
+def test_accept_runs_the_plans_acceptance_and_leaves_nothing_behind(sandbox, alarm_queue):
+    assert tfgen(sandbox, "outputs", "sandbox").exit_code == 0  # the ID file the network step reads
+    before = account_snapshot(sandbox)
+    result = tfgen(sandbox, "accept", "sandbox", "--allow-protected", "--queue-url", alarm_queue,
+                   "--format", "json")
+    assert result.exit_code == 0, result.output
+    results = json.loads(result.output)["results"]
+    by_module: dict[str, list] = {}
+    for r in results:
+        by_module.setdefault(r["module"], []).append(r)
+    # From the sandbox's YAML: 5 groups; 3 projects with their repositories (3 stages each, 9 in all:
+    # fraud-detection, anti-money-laundering, recommendation-engine); 3 groups; 2 teams with alarms.
+    assert [len(by_module[m]) for m in ("network", "ecr", "registry", "alarms", "cleanup")] == [5, 9, 3, 2, 1]
+    assert all(r["status"] == "PASS" for r in results), results
+    fraud = next(r for r in by_module["alarms"] if "fraud-scoring" in r["check"])
+    assert fraud["detail"] == "OK -> ALARM -> OK; alarm-reader received ['ALARM', 'OK']"
+    assert account_snapshot(sandbox) == before  # every image, version and alarm state as it was
+
+
+def test_accept_cleans_up_when_a_step_fails_halfway(sandbox):
+    """The registry step fails after every image is pushed: the images still go."""
+    import boto3
+
+    from generator import accept
+    from generator.config.loader import load_environment
+    from generator.design import design
+
+    class FailingRegistry:
+        def __init__(self, session):
+            self.session = session
+
+        def client(self, service):
+            client = self.session.client(service)
+            if service == "sagemaker":
+                def refuse(**kwargs):
+                    raise RuntimeError("the registry is down")
+                client.create_model_package = refuse
+            return client
+
+    assert tfgen(sandbox, "outputs", "sandbox").exit_code == 0
+    before = account_snapshot(sandbox)
+    the_design = design(load_environment(sandbox.config_dir, "sandbox"))
+    results = accept.accept(the_design, sandbox.out_env, allow_protected=True,
+                            session=FailingRegistry(boto3.session.Session(region_name=REGION)))
+    registry = [r for r in results if r.module == "registry"]
+    assert registry and all(r.status == "FAIL" and r.detail == "RuntimeError: the registry is down"
+                            for r in registry)
+    assert [r.status for r in results if r.module == "ecr"] == ["PASS"] * 9
+    assert results[-1] == accept.Result("cleanup", results[-1].check, "PASS", "")
+    assert account_snapshot(sandbox) == before
+
+
+def test_a_failed_training_job_reaches_the_subscribers_and_a_completed_one_does_not(sandbox, alarm_queue):
+    events = boto_client(sandbox.emulator, "events", REGION)
+    sqs = boto_client(sandbox.emulator, "sqs", REGION)
+
+    def job_event(status: str) -> dict:
+        # The shape SageMaker sends (AWS's "SageMaker Training Job State Change" event, detail abridged).
+        return {"Source": "aws.sagemaker", "DetailType": "SageMaker Training Job State Change",
+                "Detail": json.dumps({"TrainingJobName": f"churn-{status.lower()}", "TrainingJobStatus": status,
+                                      "SecondaryStatus": status, "FailureReason": "AlgorithmError" if
+                                      status == "Failed" else None})}
+
+    assert events.put_events(Entries=[job_event("Completed"), job_event("Failed")])["FailedEntryCount"] == 0
+    received = [json.loads(json.loads(m["Body"])["Message"]) for m in
+                sqs.receive_message(QueueUrl=alarm_queue, MaxNumberOfMessages=10, WaitTimeSeconds=2)["Messages"]]
+    assert [(e["detail-type"], e["detail"]["TrainingJobName"]) for e in received] == [
+        ("SageMaker Training Job State Change", "churn-failed")]
+
+
 def register_model_and_push_image(sb, group: str = "rc-fraud-detection",
                                   repository: str = "acme-sm-rc-fraud-detection/inference") -> tuple[str, str]:
     """The plan's acceptance steps: a model version in the group, an image in the repository."""

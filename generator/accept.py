@@ -1,0 +1,300 @@
+"""tfgen accept: the plan's acceptance steps, run against the live account after an apply.
+
+`tfgen verify` proves that what exists is what the YAML says; this proves it works, module
+by module, as the plan's acceptance asks: the security group IDs file matches the account,
+a test image pushes to every project repository and reads back, a test model version
+registers in every model package group, and an alarm of each root fires and recovers.
+
+Everything it creates is named `tfgen-accept-RUN` (image tags, the model versions'
+descriptions and tags) and deleted again, in `finally`, whatever failed; it never touches
+anything it did not create. A protected environment needs --allow-protected: the test
+images and models are written to its production repositories and groups.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from generator.design import Design
+from generator.errors import TfgenError
+
+PASS, FAIL = "PASS", "FAIL"
+MANIFEST_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
+
+
+@dataclass(frozen=True)
+class Result:
+    module: str
+    check: str
+    status: str
+    detail: str = ""
+
+
+class Cleanup:
+    """What a run created, undone in reverse order; a failing undo is reported, never raised."""
+
+    def __init__(self) -> None:
+        self._steps: list[tuple[str, Callable[[], None]]] = []
+        self.failures: list[str] = []
+
+    def add(self, what: str, undo: Callable[[], None]) -> None:
+        self._steps.append((what, undo))
+
+    def run(self) -> None:
+        for what, undo in reversed(self._steps):
+            try:
+                undo()
+            except Exception as exc:  # report and go on: the rest must still be cleaned
+                self.failures.append(f"{what}: {exc}")
+        self._steps.clear()
+
+
+def accept(the_design: Design, out_env: Path, allow_protected: bool = False, queue_url: str | None = None,
+           session=None) -> list[Result]:
+    """Every acceptance step of the plan, in order; whatever a step created is gone at the end."""
+    import boto3
+    import botocore.exceptions
+
+    cfg = the_design.config
+    if cfg.protected and not allow_protected:
+        raise TfgenError(f"{the_design.env} is protected: accept pushes test images to its repositories and "
+                         "registers test model versions in its groups (and deletes them again); pass "
+                         "--allow-protected to run it there")
+    session = session or boto3.session.Session(region_name=cfg.region)
+    run = f"tfgen-accept-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    cleanup = Cleanup()
+    results: list[Result] = []
+    try:
+        results += _network(the_design, out_env, session.client("ec2"))
+        images = {}  # repository -> digest of the test image, for the registry step
+        for result, repository, digest in _images(the_design, session.client("ecr"), run, cleanup):
+            results.append(result)
+            if digest:
+                images[repository] = digest
+        results += _registry(the_design, session.client("sagemaker"), run, images, cleanup)
+        results += _alarms(the_design, session.client("cloudwatch"), session.client("sqs"), run, cleanup, queue_url)
+    except botocore.exceptions.NoCredentialsError:
+        raise TfgenError("no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID (or AWS_ENDPOINT_URL for the "
+                         "emulator)") from None
+    except botocore.exceptions.EndpointConnectionError as exc:
+        raise TfgenError(f"cannot reach AWS: {exc}") from None
+    finally:
+        cleanup.run()
+    results.append(Result("cleanup", f"everything {run} created removed",
+                          FAIL if cleanup.failures else PASS, "; ".join(cleanup.failures)))
+    return results
+
+
+def _error(exc: Exception) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict) and "Error" in response:
+        return f"{response['Error'].get('Code')}: {response['Error'].get('Message')}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+# --- network: the ID file against the account --------------------------------------------
+
+
+def _network(d: Design, out_env: Path, ec2) -> list[Result]:
+    path = out_env / "security-groups.env"
+    if not path.is_file():
+        return [Result("network", "security-groups.env matches the account", FAIL,
+                       f"{path} is missing: run `tfgen outputs {d.env}` after applying the platform")]
+    written = dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line and line[0] != "#")
+    live = {g["GroupName"]: g["GroupId"] for g in ec2.describe_security_groups(Filters=[
+        {"Name": "vpc-id", "Values": [d.config.network.vpc_id]},
+        {"Name": "group-name", "Values": [g.name for g in d.platform.security_groups]}])["SecurityGroups"]}
+    results = []
+    for group in d.platform.security_groups:
+        found, listed = live.get(group.name), written.get(group.output)
+        ok = found is not None and found == listed
+        detail = listed if ok else f"the file says {listed}, the account has {found or 'no such group'}"
+        results.append(Result("network", f"{group.output} in security-groups.env is {group.name}",
+                              PASS if ok else FAIL, str(detail)))
+    return results
+
+
+# --- ECR: a test image pushed through the API, read back, deleted --------------------------
+
+
+def _blob(data: bytes) -> tuple[bytes, str]:
+    return data, "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def _test_image(run: str) -> tuple[list[tuple[bytes, str]], dict]:
+    """A minimal image: one layer (a gzip stream naming the run) and its config; no docker needed."""
+    import gzip
+    import io
+    import tarfile
+
+    content = f"{run}: pushed by tfgen accept, deleted after\n".encode()
+    tar = io.BytesIO()
+    with tarfile.open(fileobj=tar, mode="w") as archive:
+        info = tarfile.TarInfo("tfgen-accept.txt")
+        info.size, info.mtime = len(content), 0
+        archive.addfile(info, io.BytesIO(content))
+    layer = _blob(gzip.compress(tar.getvalue(), mtime=0))
+    config = _blob(json.dumps({"architecture": "amd64", "os": "linux", "config": {"Labels": {"tfgen-accept": run}},
+                               "rootfs": {"type": "layers", "diff_ids": [
+                                   "sha256:" + hashlib.sha256(tar.getvalue()).hexdigest()]}}).encode())
+    manifest = {"schemaVersion": 2, "mediaType": MANIFEST_TYPE,
+                "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
+                           "size": len(config[0]), "digest": config[1]},
+                "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                            "size": len(layer[0]), "digest": layer[1]}]}
+    return [layer, config], manifest
+
+
+def _images(d: Design, ecr, run: str, cleanup: Cleanup):
+    blobs, manifest = _test_image(run)
+    text = json.dumps(manifest)
+    for team in d.teams:
+        for project in team.projects:
+            for repo in project.repositories:
+                check = f"a test image pushes to {repo.name}, reads back and deletes"
+                try:
+                    for data, digest in blobs:
+                        upload = ecr.initiate_layer_upload(repositoryName=repo.name)["uploadId"]
+                        ecr.upload_layer_part(repositoryName=repo.name, uploadId=upload, partFirstByte=0,
+                                              partLastByte=len(data) - 1, layerPartBlob=data)
+                        try:
+                            ecr.complete_layer_upload(repositoryName=repo.name, uploadId=upload, layerDigests=[digest])
+                        except ecr.exceptions.LayerAlreadyExistsException:
+                            pass  # the same bytes are there already: nothing to upload
+                    pushed = ecr.put_image(repositoryName=repo.name, imageManifest=text, imageTag=run,
+                                           imageManifestMediaType=MANIFEST_TYPE)["image"]["imageId"]["imageDigest"]
+                    cleanup.add(f"image {repo.name}@{pushed}", _delete_image(ecr, repo.name, pushed))
+                    back = ecr.batch_get_image(repositoryName=repo.name, imageIds=[{"imageTag": run}],
+                                               acceptedMediaTypes=[MANIFEST_TYPE])["images"]
+                    if not back or json.loads(back[0]["imageManifest"]) != manifest:
+                        yield Result("ecr", check, FAIL, f"{run} did not read back as pushed"), repo.name, None
+                        continue
+                    yield Result("ecr", check, PASS, f"{pushed[:19]}"), repo.name, pushed
+                except Exception as exc:
+                    yield Result("ecr", check, FAIL, _error(exc)), repo.name, None
+
+
+def _delete_image(ecr, repository: str, digest: str) -> Callable[[], None]:
+    def delete() -> None:
+        failures = ecr.batch_delete_image(repositoryName=repository, imageIds=[{"imageDigest": digest}])["failures"]
+        if failures:
+            raise TfgenError(f"{failures[0].get('failureCode')}: {failures[0].get('failureReason')}")
+    return delete
+
+
+# --- the model registry: a test model version registered, described, deleted -------------
+
+
+def _registry(d: Design, sagemaker, run: str, images: dict[str, str], cleanup: Cleanup) -> list[Result]:
+    registry = f"{d.config.account_id}.dkr.ecr.{d.config.region}.amazonaws.com"
+    results = []
+    for team in d.teams:
+        for project in team.projects:
+            group = project.model_package_group
+            check = f"a test model version registers in {group}"
+            pushed = [(repo.name, images[repo.name]) for repo in project.repositories if repo.name in images]
+            if not pushed:
+                results.append(Result("registry", check, FAIL, "no test image of the project to register"))
+                continue
+            repository, digest = pushed[-1]  # the last stage: inference, by the plan's order
+            try:
+                # Rejected: no deployment pipeline that acts on approved versions picks it up.
+                arn = sagemaker.create_model_package(
+                    ModelPackageGroupName=group, ModelPackageDescription=f"{run}: acceptance test, deleted after",
+                    ModelApprovalStatus="Rejected", Tags=[{"Key": "tfgen-accept", "Value": run}],
+                    InferenceSpecification={"Containers": [{"Image": f"{registry}/{repository}@{digest}"}],
+                                            "SupportedContentTypes": ["text/csv"],
+                                            "SupportedResponseMIMETypes": ["text/csv"]})["ModelPackageArn"]
+                cleanup.add(f"model version {arn}",
+                            lambda arn=arn: sagemaker.delete_model_package(ModelPackageName=arn))
+                described = sagemaker.describe_model_package(ModelPackageName=arn)
+                image = described["InferenceSpecification"]["Containers"][0]["Image"]
+                ok = described.get("ModelPackageGroupName") == group and image.endswith(digest)
+                results.append(Result("registry", check, PASS if ok else FAIL,
+                                      f"version {arn.rsplit('/', 1)[-1]}, image from {repository}" if ok
+                                      else f"described as {described.get('ModelPackageGroupName')}, image {image}"))
+            except Exception as exc:
+                results.append(Result("registry", check, FAIL, _error(exc)))
+    return results
+
+
+# --- alarms: one per root set to ALARM and back ------------------------------------------
+
+
+def _alarms(d: Design, cloudwatch, sqs, run: str, cleanup: Cleanup, queue_url: str | None) -> list[Result]:
+    results = []
+    for team in d.teams:
+        alarms = [a for p in team.projects for e in p.endpoints for a in e.alarms]
+        if not alarms:
+            continue
+        alarm = alarms[0]
+        check = f"{alarm.name} ({team.name}) fires and recovers"
+        try:
+            before = cloudwatch.describe_alarms(AlarmNames=[alarm.name])["MetricAlarms"]
+            if not before:
+                results.append(Result("alarms", check, FAIL, "no such alarm"))
+                continue
+            previous = before[0]["StateValue"]
+            cleanup.add(f"alarm {alarm.name} back to {previous}", lambda name=alarm.name, state=previous:
+                        cloudwatch.set_alarm_state(AlarmName=name, StateValue=state,
+                                                   StateReason=f"{run}: acceptance test over, state restored"))
+            states = []
+            for state in ("ALARM", "OK"):
+                cloudwatch.set_alarm_state(AlarmName=alarm.name, StateValue=state,
+                                           StateReason=f"{run}: acceptance test")
+                states.append(cloudwatch.describe_alarms(AlarmNames=[alarm.name])["MetricAlarms"][0]["StateValue"])
+            detail = f"{previous} -> {states[0]} -> {states[1]}"
+            ok = states == ["ALARM", "OK"]
+            if ok and queue_url:
+                delivered = _delivered(sqs, queue_url, alarm.name, run)
+                ok = delivered == {"ALARM", "OK"}
+                detail += f"; {queue_url.rsplit('/', 1)[-1]} received {sorted(delivered) or 'nothing'}"
+            elif ok:
+                detail += "; delivery not read (e-mail subscribers; pass --queue-url to read an SQS subscriber)"
+            results.append(Result("alarms", check, PASS if ok else FAIL, detail))
+        except Exception as exc:
+            results.append(Result("alarms", check, FAIL, _error(exc)))
+    return results
+
+
+def _delivered(sqs, queue_url: str, alarm_name: str, run: str, wait_seconds: int = 20) -> set[str]:
+    """The states an SQS subscriber of the topic was told about for this run's test of the alarm.
+    Those messages are deleted; any other is left for its reader (visible again after the
+    queue's visibility timeout)."""
+    states: set[str] = set()
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline and states != {"ALARM", "OK"}:
+        for message in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
+                                           WaitTimeSeconds=1).get("Messages", []):
+            try:
+                alarm = json.loads(json.loads(message["Body"]).get("Message", ""))
+            except (ValueError, AttributeError):
+                continue
+            if (isinstance(alarm, dict) and alarm.get("AlarmName") == alarm_name
+                    and run in str(alarm.get("NewStateReason"))):
+                states.add(alarm.get("NewStateValue"))
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return states
+
+
+# --- output ------------------------------------------------------------------------------
+
+
+def table(results: list[Result]) -> str:
+    width = max(len(r.check) for r in results)
+    lines = [f"{'STATUS':6}  {'MODULE':8}  {'CHECK'.ljust(width)}  DETAIL"]
+    lines += [f"{r.status:6}  {r.module:8}  {r.check.ljust(width)}  {r.detail}".rstrip() for r in results]
+    failed = sum(r.status == FAIL for r in results)
+    lines.append(f"{len(results)} acceptance checks, {len(results) - failed} passed, {failed} failed")
+    return "\n".join(lines) + "\n"
+
+
+def as_json(results: list[Result]) -> str:
+    return json.dumps({"results": [asdict(r) for r in results],
+                       "passed": not any(r.status == FAIL for r in results)}, indent=2) + "\n"
