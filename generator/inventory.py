@@ -146,13 +146,15 @@ def merge_plan(inventory: Inventory, plan_path: Path) -> str:
         if item.get("mode") != "managed":
             continue
         values = dict(item.get("values") or {})
-        # Unknown-until-apply references are in the configuration's expressions.
+        # A value unknown until apply (it refers to what does not exist yet) is what the root's HCL
+        # says, references and all (a policy naming the topic's ARN); else the reference itself.
+        source = hcl.get(item["address"])
         for key, expression in config_resources.get(item["address"], {}).get("expressions", {}).items():
             refs = expression.get("references") if isinstance(expression, dict) else None
             if refs and values.get(key) is None:
                 whole = [r for r in refs if r.count(".") == 1]
-                values[key] = REF + (whole[0] if whole else refs[0])
-        source = hcl.get(item["address"])
+                values[key] = source.values[key] if source and key in source.values else \
+                    REF + (whole[0] if whole else refs[0])
         planned.append(Resource(
             root=root, type=item["type"], name=item["name"],
             file=source.file if source else f"{plan_path.name}", line=source.line if source else None,

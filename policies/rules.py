@@ -341,8 +341,9 @@ def log_retention(inv: Inventory, exp: Expected) -> Iterator[Violation]:
 # --- IAM ---------------------------------------------------------------------------------
 
 
-def _documents(inv: Inventory) -> Iterator[tuple[Resource, dict, bool]]:
-    """(resource, policy document, is_key_policy) for every IAM and KMS key policy."""
+def _policies(inv: Inventory) -> Iterator[tuple[Resource, dict | None]]:
+    """(resource, its policy document, or None where it cannot be read) for every IAM, KMS key
+    and topic policy."""
     for resource in inv.resources:
         attribute = IAM_POLICY_ATTRIBUTES.get(resource.type) or ("policy" if resource.type == "aws_kms_key" else None)
         if attribute is None or resource.values.get(attribute) is None:
@@ -351,8 +352,15 @@ def _documents(inv: Inventory) -> Iterator[tuple[Resource, dict, bool]]:
         try:
             document = json.loads(raw) if isinstance(raw, str) else raw
         except ValueError:
-            continue
-        if isinstance(document, dict):
+            document = None
+        yield resource, document if isinstance(document, dict) else None
+
+
+def _documents(inv: Inventory) -> Iterator[tuple[Resource, dict, bool]]:
+    """(resource, policy document, is_key_policy) for every policy that can be read (TFG-POL-004
+    reports the others)."""
+    for resource, document in _policies(inv):
+        if document is not None:
             yield resource, document, resource.type == "aws_kms_key"
 
 
@@ -542,6 +550,16 @@ def execution_role_trust(inv: Inventory, exp: Expected) -> Iterator[Violation]:
             if _source_account(statement) != [exp.cfg.account_id]:
                 yield at("TFG-POL-003", resource, f"statement {name} lacks StringEquals aws:SourceAccount = "
                                                   f"{exp.cfg.account_id}")
+
+
+@rule("TFG-POL-004", "Every policy (identity, trust, key, topic) is a document the gate can read: one built from "
+                     "a variable, a data source or a function cannot be proven, so it does not pass.")
+def unreadable_policies(inv: Inventory, exp: Expected) -> Iterator[Violation]:
+    for resource, document in _policies(inv):
+        if document is None:
+            text = str(resource.values.get(IAM_POLICY_ATTRIBUTES.get(resource.type, "policy")))
+            yield at("TFG-POL-004", resource, f"the policy {text[:60]!r} is not a literal document (write it as "
+                                              "jsonencode({...}), as tfgen does)")
 
 
 # --- monitoring ----------------------------------------------------------------------------

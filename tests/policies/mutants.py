@@ -253,6 +253,10 @@ MUTANTS: list[Mutant] = [
            in_block(ALARMS, 'resource "aws_sns_topic_policy" "alarms"',
                     '        Condition = {\n          StringEquals = { "aws:SourceAccount" = "333333333333" }\n'
                     '        }\n', ""), "platform:aws_sns_topic_policy.alarms"),
+    Mutant("a policy built from a data source", "TFG-POL-004",
+           append(RC_IAM, 'resource "aws_iam_role_policy" "extra" {\n  role   = "acme-sagemaker-rc"\n'
+                          '  policy = data.aws_iam_policy_document.extra.json\n}\n'),
+           "teams/rc:aws_iam_role_policy.extra"),
     Mutant("a created role that trusts EC2", "TFG-POL-003",
            in_block(RC_IAM, 'resource "aws_iam_role" "anti_money_laundering"', '"sagemaker.amazonaws.com"',
                     '"ec2.amazonaws.com"'), "teams/rc:aws_iam_role.anti_money_laundering"),
