@@ -107,9 +107,12 @@ def _network(d: Design, out_env: Path, ec2) -> list[Result]:
         return [Result("network", "security-groups.env matches the account", FAIL,
                        f"{path} is missing: run `tfgen outputs {d.env}` after applying the platform")]
     written = dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line and line[0] != "#")
-    live = {g["GroupName"]: g["GroupId"] for g in ec2.describe_security_groups(Filters=[
-        {"Name": "vpc-id", "Values": [d.config.network.vpc_id]},
-        {"Name": "group-name", "Values": [g.name for g in d.platform.security_groups]}])["SecurityGroups"]}
+    try:
+        live = {g["GroupName"]: g["GroupId"] for g in ec2.describe_security_groups(Filters=[
+            {"Name": "vpc-id", "Values": [d.config.network.vpc_id]},
+            {"Name": "group-name", "Values": [g.name for g in d.platform.security_groups]}])["SecurityGroups"]}
+    except ec2.exceptions.ClientError as exc:
+        return [Result("network", "security-groups.env matches the account", FAIL, _error(exc))]
     results = []
     for group in d.platform.security_groups:
         found, listed = live.get(group.name), written.get(group.output)
