@@ -1,6 +1,6 @@
 """tfgen diff: what a render would change, said in the platform's terms, then as Terraform.
 
-Both sides are read the same way the policy gate reads them (tfparse): the committed
+Both sides are read the same way the policy gate reads them (generator/hcl_reader.py): the committed
 out/ENV, and a fresh render of the YAML in a temporary folder.
 """
 
