@@ -24,7 +24,7 @@ from pathlib import Path
 from generator.design import Design
 from generator.errors import TfgenError
 
-PASS, FAIL = "PASS", "FAIL"
+PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"  # SKIP: nothing to try (ECR off: no project image to register)
 MANIFEST_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
 
 
@@ -201,9 +201,12 @@ def _registry(d: Design, sagemaker, run: str, images: dict[str, str], cleanup: C
         for project in team.projects:
             group = project.model_package_group
             check = f"a test model version registers in {group}"
+            if not project.repositories:
+                results.append(Result("registry", check, SKIP, "ECR is off: no project image to register a model on"))
+                continue
             pushed = [(repo.name, images[repo.name]) for repo in project.repositories if repo.name in images]
             if not pushed:
-                results.append(Result("registry", check, FAIL, "no test image of the project to register"))
+                results.append(Result("registry", check, FAIL, "no test image of the project could be pushed"))
                 continue
             repository, digest = pushed[-1]  # the last stage: inference, by the plan's order
             try:
@@ -294,7 +297,9 @@ def table(results: list[Result]) -> str:
     lines = [f"{'STATUS':6}  {'MODULE':8}  {'CHECK'.ljust(width)}  DETAIL"]
     lines += [f"{r.status:6}  {r.module:8}  {r.check.ljust(width)}  {r.detail}".rstrip() for r in results]
     failed = sum(r.status == FAIL for r in results)
-    lines.append(f"{len(results)} acceptance checks, {len(results) - failed} passed, {failed} failed")
+    skipped = sum(r.status == SKIP for r in results)
+    lines.append(f"{len(results)} acceptance checks, {len(results) - failed - skipped} passed, {failed} failed"
+                 + (f", {skipped} skipped" if skipped else ""))
     return "\n".join(lines) + "\n"
 
 

@@ -41,3 +41,16 @@ def test_the_table_has_a_row_per_check_and_a_count():
     assert lines[0].split() == ["STATUS", "MODULE", "CHECK", "DETAIL"]
     assert lines[2].split()[:2] == ["FAIL", "registry"] and lines[2].endswith("AccessDenied: no")
     assert lines[-1] == "2 acceptance checks, 1 passed, 1 failed"
+
+
+def test_with_ecr_off_the_registry_step_is_skipped_not_failed(config_dir):
+    """Nothing to register a model on is not a broken account: SKIP, and no call is made."""
+    from tests.conftest import MINIMAL
+
+    (config_dir / "test.yaml").write_text(MINIMAL + "ecr:\n  enabled: false\n")
+    the_design = design(load_environment(config_dir, "test"))
+    results = accept._registry(the_design, sagemaker=None, run="tfgen-accept-x", images={},
+                               cleanup=accept.Cleanup())
+    assert [(r.status, r.detail) for r in results] == [
+        ("SKIP", "ECR is off: no project image to register a model on")]
+    assert accept.table(results).splitlines()[-1] == "1 acceptance checks, 0 passed, 0 failed, 1 skipped"
