@@ -494,8 +494,8 @@ def star_principal(inv: Inventory, exp: Expected) -> Iterator[Violation]:
 
 
 @rule("TFG-POL-002", "The alarm topic is encrypted with the platform's key (alias alias/{tag_prefix}-alarms); "
-                     "the key's policy and the topic's allow exactly CloudWatch and EventBridge to publish (the key's account-root statement aside), the "
-                     "topic's only from the environment's account.")
+                     "the key's policy and the topic's allow exactly CloudWatch and EventBridge to publish (the "
+                     "key's account-root statement aside), the topic's only from the environment's account.")
 def alarm_topic_policies(inv: Inventory, exp: Expected) -> Iterator[Violation]:
     if not exp.cfg.alarms.enabled:
         return
