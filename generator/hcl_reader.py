@@ -70,17 +70,21 @@ def read_root(out_env: Path, root: str) -> RootBlocks:
             parsed = pygohcl.loads(unwrapped)
         except Exception as exc:  # pygohcl raises HCLParseError with HCL's own diagnostic
             raise HclReadError(_located(file, str(exc))) from None
+        line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+
+        def line_of(offset: int | None) -> int | None:
+            return bisect.bisect_right(line_starts, offset) if offset is not None else None
+
         headers = {(m[1], m[2]): m.start() for m in _RESOURCE_HEADER.finditer(text)}
         for kind, by_name in (parsed.get("resource") or {}).items():
             for name, body in by_name.items():
                 offset = headers.get((kind, name))
-                line = text.count("\n", 0, offset) + 1 if offset is not None else None
                 for values in _as_list(body):
-                    raw.append((Block(kind, name, file, line, values), encoded.get(offset, set())))
+                    raw.append((Block(kind, name, file, line_of(offset), values), encoded.get(offset, set())))
         for values in _as_list((parsed.get("provider") or {}).get("aws", [])):
             header = _PROVIDER_HEADER.search(text)
-            line = text.count("\n", 0, header.start()) + 1 if header else None
-            result.providers.append(Block("provider", "aws", file, line, values))
+            result.providers.append(Block("provider", "aws", file, line_of(header.start() if header else None),
+                                          values))
     declared = {(block.type, block.name): block.values for block, _ in raw}
     for block, encoded_keys in raw:
         block.values = {key: _terraform_json(_resolve(value, declared))

@@ -70,25 +70,12 @@ def main() -> int:
         say("Created:")
         for kind, count in sorted(counts.items()):
             say(f"  {count:3}  {kind}")
-        queue = subscribe_a_reader(emulator)
+        queue = lifecycle.subscribe_alarm_reader(sb).queue_url
         say("tfgen accept sandbox --allow-protected --queue-url ... (an SQS queue subscribed to the alarm topic)")
         accepted = runner.invoke(cli, [*args, "accept", "sandbox", "--allow-protected", "--queue-url", queue])
         say(accepted.output.rstrip())
         say(f"Done in {time.monotonic() - started:.0f} s; stopping the emulator (its account is gone with it).")
         return 0 if verified.exit_code == outputs.exit_code == accepted.exit_code == 0 else 1
-
-
-def subscribe_a_reader(emulator) -> str:
-    """An SQS queue on the alarm topic: the subscriber whose messages the demo can read."""
-    from sandbox.emulator import boto_client
-
-    region = "eu-west-1"
-    sqs = boto_client(emulator, "sqs", region)
-    url = sqs.create_queue(QueueName="alarm-reader")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    boto_client(emulator, "sns", region).subscribe(
-        TopicArn=f"arn:aws:sns:{region}:{emulator_module.ACCOUNT}:acme-sm-alarms", Protocol="sqs", Endpoint=arn)
-    return url
 
 
 if __name__ == "__main__":

@@ -272,12 +272,19 @@ def _shim_delete_model_package() -> None:
     SageMakerResponse.delete_model_package = response
 
 
+def _publish(topic_arn: str, message: str, subject: str | None = None) -> None:
+    """Publish to a topic of the emulator, as a CloudWatch or EventBridge delivery would."""
+    from moto.sns.models import sns_backends
+
+    region, owner = topic_arn.split(":")[3:5]
+    sns_backends[owner][region].publish(message, arn=topic_arn, subject=subject)
+
+
 def _shim_alarm_actions() -> None:
     import json
     from datetime import datetime, timezone
 
     from moto.cloudwatch.models import Alarm
-    from moto.sns.models import sns_backends
 
     update = Alarm.update_state
 
@@ -295,9 +302,7 @@ def _shim_alarm_actions() -> None:
             "AlarmArn": self.alarm_arn})
         for arn in actions:
             if arn.startswith("arn:aws:sns:"):
-                region, owner = arn.split(":")[3], arn.split(":")[4]
-                sns_backends[owner][region].publish(message, arn=arn,
-                                                     subject=f'{state_value}: "{self.name}" in {self.region_name}')
+                _publish(arn, message, subject=f'{state_value}: "{self.name}" in {self.region_name}')
 
     Alarm.update_state = update_state
 
@@ -306,7 +311,6 @@ def _shim_event_targets_on_sns() -> None:
     import json
 
     from moto.events.models import Rule
-    from moto.sns.models import sns_backends
 
     send = Rule.send_to_targets
 
@@ -314,8 +318,7 @@ def _shim_event_targets_on_sns() -> None:
         on_sns = [t for t in self.targets if t["Arn"].startswith("arn:aws:sns:")]
         if on_sns and self.event_pattern.matches_event(original_event):
             for target in on_sns:
-                region, owner = target["Arn"].split(":")[3], target["Arn"].split(":")[4]
-                sns_backends[owner][region].publish(json.dumps(original_event), arn=target["Arn"])
+                _publish(target["Arn"], json.dumps(original_event))
         others = [t for t in self.targets if t not in on_sns]
         if others:
             saved, self.targets = self.targets, others

@@ -83,6 +83,31 @@ def create_existing_roles(emulator: Emulator, the_design: Design) -> None:
             pass  # made by an earlier prepare in the same emulator
 
 
+@dataclass(frozen=True)
+class AlarmReader:
+    """An SQS queue subscribed to the sandbox's alarm topic: a subscriber whose mail can be read."""
+
+    queue_url: str
+    subscription_arn: str
+
+
+def subscribe_alarm_reader(sandbox: Sandbox, name: str = "alarm-reader") -> AlarmReader:
+    the_design = design(load_environment(sandbox.config_dir, sandbox.env))
+    region = the_design.config.region
+    sqs = boto_client(sandbox.emulator, "sqs", region)
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    subscription = boto_client(sandbox.emulator, "sns", region).subscribe(
+        TopicArn=the_design.topic_arn, Protocol="sqs", Endpoint=arn)["SubscriptionArn"]
+    return AlarmReader(url, subscription)
+
+
+def unsubscribe_alarm_reader(sandbox: Sandbox, reader: AlarmReader) -> None:
+    region = load_environment(sandbox.config_dir, sandbox.env).config.region
+    boto_client(sandbox.emulator, "sns", region).unsubscribe(SubscriptionArn=reader.subscription_arn)
+    boto_client(sandbox.emulator, "sqs", region).delete_queue(QueueUrl=reader.queue_url)
+
+
 def render_sandbox(sandbox: Sandbox) -> Rendered:
     sandbox.rendered = render(sandbox.config_dir, sandbox.env)
     write(sandbox.rendered, sandbox.out_env)

@@ -157,15 +157,9 @@ def account_snapshot(sb) -> dict:
 @pytest.fixture
 def alarm_queue(sandbox):
     """An SQS queue subscribed to the alarm topic: a subscriber whose mail can be read."""
-    sqs = boto_client(sandbox.emulator, "sqs", REGION)
-    sns = boto_client(sandbox.emulator, "sns", REGION)
-    url = sqs.create_queue(QueueName="alarm-reader")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    topic = f"arn:aws:sns:{REGION}:{emulator_module.ACCOUNT}:acme-sm-alarms"
-    subscription = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)["SubscriptionArn"]
-    yield url
-    sns.unsubscribe(SubscriptionArn=subscription)
-    sqs.delete_queue(QueueUrl=url)
+    reader = lifecycle.subscribe_alarm_reader(sandbox)
+    yield reader.queue_url
+    lifecycle.unsubscribe_alarm_reader(sandbox, reader)
 
 
 def test_accept_refuses_a_protected_environment_without_the_flag(sandbox):
