@@ -26,6 +26,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from generator import hcl_fast_path
+
 REF = "ref:"  # a value that refers to another resource: "ref:aws_security_group.training"
 
 _RESOURCE_HEADER = re.compile(r'^resource\s+"([^"]+)"\s+"([^"]+)"\s*\{', re.MULTILINE)
@@ -65,26 +67,28 @@ def read_root(out_env: Path, root: str) -> RootBlocks:
     for path in sorted((out_env / root).glob("*.tf")):
         text = path.read_text()
         file = f"{root}/{path.name}"
-        unwrapped, encoded = _unwrap_jsonencode(text)
-        try:
-            parsed = pygohcl.loads(unwrapped)
-        except Exception as exc:  # pygohcl raises HCLParseError with HCL's own diagnostic
-            raise HclReadError(_located(file, str(exc))) from None
-        line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
-
-        def line_of(offset: int | None) -> int | None:
-            return bisect.bisect_right(line_starts, offset) if offset is not None else None
-
-        headers = {(m[1], m[2]): m.start() for m in _RESOURCE_HEADER.finditer(text)}
+        header_matches = list(_RESOURCE_HEADER.finditer(text))
+        headers = {(m[1], m[2]): m.start() for m in header_matches}
+        fast = hcl_fast_path.parse(text)
+        if fast is not None:
+            parsed, calls = fast
+        else:
+            unwrapped, calls = _unwrap_jsonencode(text)
+            try:
+                parsed = pygohcl.loads(unwrapped)
+            except Exception as exc:  # pygohcl raises HCLParseError with HCL's own diagnostic
+                raise HclReadError(_located(file, str(exc))) from None
+        encoded = _owners(calls, [m.start() for m in header_matches])
+        provider = _PROVIDER_HEADER.search(text)
+        provider_offset = provider.start() if provider else None
+        line_at = _lines_at(text, [*headers.values(), provider_offset])
         for kind, by_name in (parsed.get("resource") or {}).items():
             for name, body in by_name.items():
                 offset = headers.get((kind, name))
                 for values in _as_list(body):
-                    raw.append((Block(kind, name, file, line_of(offset), values), encoded.get(offset, set())))
+                    raw.append((Block(kind, name, file, line_at[offset], values), encoded.get(offset, set())))
         for values in _as_list((parsed.get("provider") or {}).get("aws", [])):
-            header = _PROVIDER_HEADER.search(text)
-            result.providers.append(Block("provider", "aws", file, line_of(header.start() if header else None),
-                                          values))
+            result.providers.append(Block("provider", "aws", file, line_at[provider_offset], values))
     declared = {(block.type, block.name): block.values for block, _ in raw}
     for block, encoded_keys in raw:
         block.values = {key: _terraform_json(_resolve(value, declared))
@@ -108,26 +112,41 @@ def _as_list(value: object) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def _unwrap_jsonencode(text: str) -> tuple[str, dict[int, set[str]]]:
+def _unwrap_jsonencode(text: str) -> tuple[str, list[tuple[int, str]]]:
     """The text with each `KEY = jsonencode(VALUE)` blanked to `KEY =            VALUE `, so
-    that the parser reads VALUE as the literal it is (lines and offsets unchanged); and, by
-    the offset of the resource header it sits under, the keys that were encoded."""
-    calls = list(_JSONENCODE.finditer(text))
-    if not calls:
-        return text, {}
-    headers = [m.start() for m in _RESOURCE_HEADER.finditer(text)]
-    chars = list(text)
-    encoded: dict[int, set[str]] = {}
-    for call in calls:
+    that the parser reads VALUE as the literal it is (lines and offsets unchanged); and the
+    (offset of its line, KEY) of each call unwrapped."""
+    chars: list[str] | None = None
+    calls: list[tuple[int, str]] = []
+    for call in _JSONENCODE.finditer(text):
         close = _closing_paren(text, call.end() - 1)
         if close is None:
             continue  # left as written: the rules then see text, not a document, and refuse it
+        chars = chars or list(text)
         chars[call.start(2):call.end()] = " " * (call.end() - call.start(2))
         chars[close] = " "
-        owner = bisect.bisect_right(headers, call.start()) - 1
+        calls.append((call.start(), call[1]))
+    return ("".join(chars) if chars else text), calls
+
+
+def _lines_at(text: str, offsets: list[int | None]) -> dict[int | None, int | None]:
+    """The line (from 1) of each offset, newlines counted once from the top; None stays None."""
+    lines: dict[int | None, int | None] = {None: None}
+    line, counted = 1, 0
+    for offset in sorted(o for o in offsets if o is not None):
+        line += text.count("\n", counted, offset)
+        lines[offset], counted = line, offset
+    return lines
+
+
+def _owners(calls: list[tuple[int, str]], headers: list[int]) -> dict[int, set[str]]:
+    """By the offset of the resource header each call sits under, the keys encoded."""
+    encoded: dict[int, set[str]] = {}
+    for offset, key in calls:
+        owner = bisect.bisect_right(headers, offset) - 1
         if owner >= 0:
-            encoded.setdefault(headers[owner], set()).add(call[1])
-    return "".join(chars), encoded
+            encoded.setdefault(headers[owner], set()).add(key)
+    return encoded
 
 
 def _closing_paren(text: str, opening: int) -> int | None:
@@ -144,10 +163,6 @@ def _closing_paren(text: str, opening: int) -> int | None:
 
 
 def _resolve(value: object, declared: dict) -> object:
-    if isinstance(value, dict):
-        return {k: _resolve(v, declared) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_resolve(v, declared) for v in value]
     if isinstance(value, str):
         match = _TRAVERSAL.match(value)
         if match and (match[1], match[2]) in declared:
@@ -157,6 +172,10 @@ def _resolve(value: object, declared: dict) -> object:
                                                              and not _TRAVERSAL.match(configured)):
                 return configured  # an attribute the configuration sets: Terraform knows it at plan time
             return f"{REF}{match[1]}.{match[2]}"
+    elif isinstance(value, dict):
+        return {k: _resolve(v, declared) for k, v in value.items()}
+    elif isinstance(value, list):
+        return [_resolve(v, declared) for v in value]
     return value
 
 

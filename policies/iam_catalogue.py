@@ -53,11 +53,20 @@ def findings(document: dict) -> list[str]:
 
 def findings_of(documents: list[dict]) -> list[list[str]]:
     """The findings of each document, in order (each distinct document analysed once)."""
+    return findings_later(documents)()
+
+
+def findings_later(documents: list[dict]) -> Callable[[], list[list[str]]]:
+    """Start analysing the documents (in the catalogue's own process, inside loaded_aside());
+    the returned function waits for the findings, so the caller can work meanwhile."""
     texts = [json.dumps(document, sort_keys=True) for document in documents]
     unique = list(dict.fromkeys(texts))
-    found = _aside.submit(_findings_all, unique).result() if _aside else _findings_all(unique)
-    by_text = dict(zip(unique, found))
-    return [list(by_text[text]) for text in texts]
+    pending = _aside.submit(_findings_all, unique) if _aside else None
+
+    def wait() -> list[list[str]]:
+        by_text = dict(zip(unique, pending.result() if pending else _findings_all(unique)))
+        return [list(by_text[text]) for text in texts]
+    return wait
 
 
 def _load() -> None:

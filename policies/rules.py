@@ -445,11 +445,17 @@ IDENTITY_POLICY_TYPES = ("aws_iam_role_policy", "aws_iam_policy")
                      "(parliament): no resource mismatch, unknown action or prefix, malformed statement, condition "
                      "of the wrong type or not applicable to the action, or * where a resource type exists.")
 def iam_catalogue_findings(inv: Inventory, exp: Expected) -> Iterator[Violation]:
+    # Not a generator: the catalogue starts on the documents when the rule is called, and
+    # evaluate() calls every rule before it reads any rule's violations.
     identity = [(resource, document) for resource, document, _ in _documents(inv)
                 if resource.type in IDENTITY_POLICY_TYPES]
-    for (resource, _), found in zip(identity, iam_catalogue.findings_of([d for _, d in identity])):
-        for finding in found:
-            yield at("TFG-IAM-004", resource, finding)
+    wait = iam_catalogue.findings_later([d for _, d in identity])
+    return (at("TFG-IAM-004", resource, finding)
+            for (resource, _), found in zip(identity, _later(wait)) for finding in found)
+
+
+def _later(wait: Callable[[], list]) -> Iterator:
+    yield from wait()
 
 
 @rule("TFG-IAM-005", "Network-interface actions (jobs in VPC mode) are held to the environment's VPC by an ec2:Vpc "
