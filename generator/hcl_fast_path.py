@@ -68,6 +68,10 @@ class _Parser:
         self.dicts: list[dict] = []  # every mapping built, sorted at the end as Go's JSON sorts keys
         self.blocks: set[tuple[int, str]] = set()  # (mapping, key) holding a block body, or a list of them
         self.levels: set[tuple[int, str]] = set()  # (mapping, key) holding a level of block labels
+        # Each distinct one-line value is read once per file: the same lines recur in every
+        # project (`action = { type = "expire" }`). Shared, so never changed once read; the
+        # reader builds its own copies when it resolves references.
+        self.values: dict[str, object] = {}
 
     def parse(self, text: str) -> tuple[dict, list[tuple[int, str]]]:
         root = self._dict()
@@ -185,6 +189,12 @@ class _Parser:
     # --- one-line values ---------------------------------------------------------------
 
     def _value(self, text: str) -> object:
+        if text in self.values:
+            return self.values[text]
+        value = self.values[text] = self._read_value(text)
+        return value
+
+    def _read_value(self, text: str) -> object:
         scalar = _SCALAR.fullmatch(text)
         if scalar:
             string, number, reference = scalar.groups()

@@ -60,8 +60,6 @@ class HclReadError(Exception):
 
 def read_root(out_env: Path, root: str) -> RootBlocks:
     """Every resource and aws provider block of out_env/root, with references resolved."""
-    import pygohcl
-
     result = RootBlocks()
     raw: list[tuple[Block, set[str]]] = []  # (block, the attributes written as jsonencode(...))
     for path in sorted((out_env / root).glob("*.tf")):
@@ -73,13 +71,15 @@ def read_root(out_env: Path, root: str) -> RootBlocks:
         if fast is not None:
             parsed, calls = fast
         else:
+            import pygohcl  # loads a Go runtime: only for a file off the fast path
+
             unwrapped, calls = _unwrap_jsonencode(text)
             try:
                 parsed = pygohcl.loads(unwrapped)
             except Exception as exc:  # pygohcl raises HCLParseError with HCL's own diagnostic
                 raise HclReadError(_located(file, str(exc))) from None
         encoded = _owners(calls, [m.start() for m in header_matches])
-        provider = _PROVIDER_HEADER.search(text)
+        provider = _PROVIDER_HEADER.search(text) if "provider" in parsed else None
         provider_offset = provider.start() if provider else None
         line_at = _lines_at(text, [*headers.values(), provider_offset])
         for kind, by_name in (parsed.get("resource") or {}).items():
@@ -163,19 +163,25 @@ def _closing_paren(text: str, opening: int) -> int | None:
 
 
 def _resolve(value: object, declared: dict) -> object:
-    if isinstance(value, str):
-        match = _TRAVERSAL.match(value)
-        if match and (match[1], match[2]) in declared:
-            attribute = match[3].lstrip(".")
-            configured = declared[(match[1], match[2])].get(attribute) if attribute.isidentifier() else None
-            if isinstance(configured, (int, float, bool)) or (isinstance(configured, str)
-                                                             and not _TRAVERSAL.match(configured)):
-                return configured  # an attribute the configuration sets: Terraform knows it at plan time
-            return f"{REF}{match[1]}.{match[2]}"
-    elif isinstance(value, dict):
+    kind = type(value)
+    if kind is str:
+        return _resolve_reference(value, declared) if "." in value else value
+    if kind is dict:
         return {k: _resolve(v, declared) for k, v in value.items()}
-    elif isinstance(value, list):
+    if kind is list:
         return [_resolve(v, declared) for v in value]
+    return value
+
+
+def _resolve_reference(value: str, declared: dict) -> object:
+    match = _TRAVERSAL.match(value)
+    if match and (match[1], match[2]) in declared:
+        attribute = match[3].lstrip(".")
+        configured = declared[(match[1], match[2])].get(attribute) if attribute.isidentifier() else None
+        if isinstance(configured, (int, float, bool)) or (isinstance(configured, str)
+                                                         and not _TRAVERSAL.match(configured)):
+            return configured  # an attribute the configuration sets: Terraform knows it at plan time
+        return f"{REF}{match[1]}.{match[2]}"
     return value
 
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator.errors import TfgenError
-from generator.hcl_reader import REF, HclReadError, read_root
+from generator.hcl_reader import REF, Block, HclReadError, RootBlocks, read_root
 
 
 @dataclass
@@ -75,37 +76,56 @@ def roots_of(out_env: Path) -> list[str]:
 PARALLEL_FROM_BYTES = 1_000_000
 
 
-def from_hcl(out_env: Path) -> Inventory:
+def from_hcl(out_env: Path, on_read: Callable[[list[Resource]], None] | None = None) -> Inventory:
+    """Every root of out_env. on_read, if given, gets each root's resources as soon as that
+    root is read (tfgen check hands their policies to AWS's catalogue while it reads on)."""
     if not out_env.is_dir():
         raise TfgenError(f"{out_env} does not exist: run `tfgen render {out_env.name}` first")
     roots = roots_of(out_env)
     sizes = {root: sum(p.stat().st_size for p in (out_env / root).glob("*.tf")) for root in roots}
-    workers = min(os.cpu_count() or 1, len(roots))
+    processes = min(os.cpu_count() or 1, len(roots))
+    resources: dict[str, list[Resource]] = {}
+    providers: dict[str, list[Provider]] = {}
+
+    def take(root: str, blocks: RootBlocks) -> None:
+        resources[root] = [_resource(root, block) for block in blocks.resources]
+        providers[root] = [Provider(root, p.file, p.line, p.values) for p in blocks.providers]
+        if on_read:
+            on_read(resources[root])
+
     try:
-        if workers > 1 and sum(sizes.values()) >= PARALLEL_FROM_BYTES:
-            # The parser holds the GIL: roots are read in worker processes, largest first.
-            # Spawned, not forked: a fork of a process that has already called into Go (the
-            # parser is Go) inherits a Go runtime without its threads and hangs.
+        if processes > 1 and sum(sizes.values()) >= PARALLEL_FROM_BYTES:
+            # Reading holds the GIL: this process reads its share of the roots while worker
+            # processes read the rest. Spawned, not forked: a fork of a process that has
+            # already called into Go (HCL's parser, for a file off the fast path) hangs.
+            ordered = sorted(roots, key=sizes.__getitem__, reverse=True)
+            mine = ordered[::processes]
             context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-                ordered = sorted(roots, key=sizes.__getitem__, reverse=True)
-                read = dict(zip(ordered, pool.map(read_root, [out_env] * len(ordered), ordered)))
+            with ProcessPoolExecutor(max_workers=processes - 1, mp_context=context) as pool:
+                pending = {pool.submit(read_root, out_env, root): root for root in ordered if root not in mine}
+                for root in mine:
+                    take(root, read_root(out_env, root))
+                    for future in [future for future in pending if future.done()]:
+                        take(pending.pop(future), future.result())
+                for future in as_completed(pending):
+                    take(pending[future], future.result())
         else:
-            read = {root: read_root(out_env, root) for root in roots}
+            for root in roots:
+                take(root, read_root(out_env, root))
     except HclReadError as error:
         raise TfgenError(f"{out_env.as_posix()}/{error}") from None
     inventory = Inventory()
     for root in roots:
         inventory.roots.append(root)
-        blocks = read[root]
-        for block in blocks.resources:
-            lifecycle = block.values.pop("lifecycle", None) or {}
-            inventory.resources.append(Resource(
-                root=root, type=block.type, name=block.name, file=block.file, line=block.line, values=block.values,
-                prevent_destroy=bool(first_block(lifecycle).get("prevent_destroy")),
-            ))
-        inventory.providers += [Provider(root, p.file, p.line, p.values) for p in blocks.providers]
+        inventory.resources += resources[root]
+        inventory.providers += providers[root]
     return inventory
+
+
+def _resource(root: str, block: Block) -> Resource:
+    lifecycle = block.values.pop("lifecycle", None) or {}
+    return Resource(root=root, type=block.type, name=block.name, file=block.file, line=block.line,
+                    values=block.values, prevent_destroy=bool(first_block(lifecycle).get("prevent_destroy")))
 
 
 def first_block(value: object) -> dict:

@@ -18,14 +18,82 @@ in every project's policy.
 from __future__ import annotations
 
 import functools
+import importlib.resources
+import itertools
 import json
 import multiprocessing
+import queue
+import sys
+import types
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from functools import lru_cache
 
-_aside: ProcessPoolExecutor | None = None  # where the catalogue is loaded, inside loaded_aside()
+
+class _Aside:
+    """A process of its own that loads the catalogue and analyses documents as they are
+    handed to it. Requests go through a queue whose feeder thread never blocks the caller;
+    each distinct document is analysed once, however often it is asked for. The process
+    holds nothing worth keeping, so it is killed when done rather than left to free its
+    catalogue (0.15 s of waiting at every exit)."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("spawn")  # not fork: see generator/inventory.py
+        self.requests, self.answers = context.Queue(), context.Queue()
+        self.process = context.Process(target=_serve, args=(self.requests, self.answers), daemon=True,
+                                       name="tfgen-iam-catalogue")
+        self.process.start()
+        self.numbers = itertools.count()
+        self.asked: dict[str, int] = {}  # document text -> the request that carries it
+        self.sent: dict[int, list[str]] = {}  # request -> its texts, until answered
+        self.found: dict[str, tuple[str, ...]] = {}
+
+    def ask(self, texts: list[str]) -> Callable[[], list]:
+        new = [text for text in dict.fromkeys(texts) if text not in self.asked]
+        if new:
+            number = next(self.numbers)
+            self.sent[number] = new
+            self.asked.update(dict.fromkeys(new, number))
+            self.requests.put((number, new))
+        return lambda: self._answer(texts)
+
+    def _answer(self, texts: list[str]) -> list:
+        for text in texts:
+            while text not in self.found:
+                self._receive()
+        return [self.found[text] for text in texts]
+
+    def _receive(self) -> None:
+        while True:
+            try:
+                number, found = self.answers.get(timeout=1)
+                break
+            except queue.Empty:
+                if not self.process.is_alive():
+                    raise RuntimeError("the IAM catalogue's process ended without an answer") from None
+        if isinstance(found, BaseException):
+            raise found
+        self.found.update(zip(self.sent.pop(number), found))
+
+    def close(self) -> None:
+        for channel in (self.requests, self.answers):
+            channel.cancel_join_thread()  # nothing left in them is needed
+            channel.close()
+        self.process.kill()
+        self.process.join()
+
+
+def _serve(requests: multiprocessing.Queue, answers: multiprocessing.Queue) -> None:
+    _analyser()  # loaded before the first request arrives
+    while True:
+        number, texts = requests.get()
+        try:
+            answers.put((number, _findings_all(texts)))
+        except Exception as exc:  # the caller raises it
+            answers.put((number, exc))
+
+
+_aside: _Aside | None = None  # where the catalogue is loaded, inside loaded_aside()
 
 
 @contextmanager
@@ -36,14 +104,12 @@ def loaded_aside() -> Iterator[None]:
     if _aside is not None:  # already loading (the CLI starts it before it imports the engine)
         yield
         return
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-    pool.submit(_load)
-    _aside = pool
+    aside = _aside = _Aside()
     try:
         yield
     finally:
         _aside = None
-        pool.shutdown(cancel_futures=True)
+        aside.close()
 
 
 def findings(document: dict) -> list[str]:
@@ -59,18 +125,25 @@ def findings_of(documents: list[dict]) -> list[list[str]]:
 def findings_later(documents: list[dict]) -> Callable[[], list[list[str]]]:
     """Start analysing the documents (in the catalogue's own process, inside loaded_aside());
     the returned function waits for the findings, so the caller can work meanwhile."""
-    texts = [json.dumps(document, sort_keys=True) for document in documents]
+    texts = [_text(document) for document in documents]
     unique = list(dict.fromkeys(texts))
-    pending = _aside.submit(_findings_all, unique) if _aside else None
+    answer = _aside.ask(unique) if _aside else functools.partial(_findings_all, unique)
 
     def wait() -> list[list[str]]:
-        by_text = dict(zip(unique, pending.result() if pending else _findings_all(unique)))
+        by_text = dict(zip(unique, answer()))
         return [list(by_text[text]) for text in texts]
     return wait
 
 
-def _load() -> None:
-    _analyser()
+def prefetch(documents: list[dict]) -> None:
+    """Hand documents to the catalogue's process now, while the caller reads the rest; the
+    findings are kept there for findings_later() (without the process, nothing to do)."""
+    if _aside and documents:
+        _aside.ask([_text(document) for document in documents])
+
+
+def _text(document: dict) -> str:
+    return json.dumps(document, sort_keys=True)
 
 
 def _findings_all(texts: list[str]) -> list[tuple[str, ...]]:
@@ -91,6 +164,8 @@ def _findings(text: str) -> tuple[str, ...]:
 @lru_cache(maxsize=1)
 def _analyser() -> Callable[[dict], list]:
     from jsoncfg.config_classes import ConfigJSONArray, ConfigJSONObject, ConfigJSONScalar
+
+    _import_parliament()
     from parliament import statement
     from parliament.policy import Policy
 
@@ -120,6 +195,21 @@ def _analyser() -> Callable[[dict], list]:
     return analyse
 
 
+def _import_parliament() -> None:
+    """parliament imports pkg_resources (setuptools' deprecated API: 0.1-0.15 s, a third of
+    loading the catalogue) only to find its two data files with resource_filename; it is
+    given that one function, from the standard library, while it imports."""
+    if "parliament" in sys.modules or "pkg_resources" in sys.modules:
+        return
+    shim = types.ModuleType("pkg_resources")
+    shim.resource_filename = lambda package, name: str(importlib.resources.files(package) / name)
+    sys.modules["pkg_resources"] = shim
+    try:
+        import parliament  # noqa: F401
+    finally:
+        del sys.modules["pkg_resources"]
+
+
 def _detail(detail: object) -> str:
     if isinstance(detail, list) and all(isinstance(d, dict) and "action" in d for d in detail):
         return "; ".join(f"{d['action']} needs Resource {d.get('required_format', '?')}" for d in detail)
@@ -128,6 +218,7 @@ def _detail(detail: object) -> str:
 
 @lru_cache(maxsize=1)
 def _catalogue() -> dict:
+    _import_parliament()
     from parliament import iam_definition
 
     return {service["prefix"]: service for service in iam_definition}

@@ -6,6 +6,7 @@ expects, and yields Violations that name the resource, file:line and what was ex
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Callable, Iterator
@@ -257,9 +258,16 @@ def vpc_endpoints(inv: Inventory, exp: Expected) -> Iterator[Violation]:
 # --- ECR ---------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=8192)
+def _json(text: str) -> object:
+    """A JSON document, parsed once however many rules and resources read it (the same
+    lifecycle policy is on every repository). Shared: rules only read it."""
+    return json.loads(text)
+
+
 def _lifecycle_problems(policy: object, want: list[tuple]) -> list[str]:
     try:
-        document = json.loads(policy) if isinstance(policy, str) else policy
+        document = _json(policy) if isinstance(policy, str) else policy
         rules = sorted(document["rules"], key=lambda r: r["rulePriority"])
         found = [(r["selection"].get("tagStatus"), tuple(r["selection"].get("tagPrefixList", ())),
                   r["selection"].get("countType"), r["selection"].get("countNumber")) for r in rules]
@@ -341,22 +349,22 @@ def log_retention(inv: Inventory, exp: Expected) -> Iterator[Violation]:
 # --- IAM ---------------------------------------------------------------------------------
 
 
-def _policies(inv: Inventory) -> Iterator[tuple[Resource, dict | None]]:
+def _policies(inv: Inventory | list[Resource]) -> Iterator[tuple[Resource, dict | None]]:
     """(resource, its policy document, or None where it cannot be read) for every IAM, KMS key
     and topic policy."""
-    for resource in inv.resources:
+    for resource in inv.resources if isinstance(inv, Inventory) else inv:
         attribute = IAM_POLICY_ATTRIBUTES.get(resource.type) or ("policy" if resource.type == "aws_kms_key" else None)
         if attribute is None or resource.values.get(attribute) is None:
             continue
         raw = resource.values[attribute]
         try:
-            document = json.loads(raw) if isinstance(raw, str) else raw
+            document = _json(raw) if isinstance(raw, str) else raw
         except ValueError:
             document = None
         yield resource, document if isinstance(document, dict) else None
 
 
-def _documents(inv: Inventory) -> Iterator[tuple[Resource, dict, bool]]:
+def _documents(inv: Inventory | list[Resource]) -> Iterator[tuple[Resource, dict, bool]]:
     """(resource, policy document, is_key_policy) for every policy that can be read (TFG-POL-004
     reports the others)."""
     for resource, document in _policies(inv):
@@ -445,13 +453,24 @@ IDENTITY_POLICY_TYPES = ("aws_iam_role_policy", "aws_iam_policy")
                      "(parliament): no resource mismatch, unknown action or prefix, malformed statement, condition "
                      "of the wrong type or not applicable to the action, or * where a resource type exists.")
 def iam_catalogue_findings(inv: Inventory, exp: Expected) -> Iterator[Violation]:
-    # Not a generator: the catalogue starts on the documents when the rule is called, and
-    # evaluate() calls every rule before it reads any rule's violations.
-    identity = [(resource, document) for resource, document, _ in _documents(inv)
-                if resource.type in IDENTITY_POLICY_TYPES]
+    # Not a generator: the catalogue starts on the documents when the rule is called (those
+    # prefetch() handed it as the HCL was read are under way already), and evaluate() calls
+    # every rule before it reads any rule's violations.
+    identity = _identity_documents(inv)
     wait = iam_catalogue.findings_later([d for _, d in identity])
     return (at("TFG-IAM-004", resource, finding)
             for (resource, _), found in zip(identity, _later(wait)) for finding in found)
+
+
+def prefetch(resources: list[Resource]) -> None:
+    """Hand these resources' identity policies to AWS's catalogue now, in its own process, so
+    that TFG-IAM-004 finds them analysed (called as each root is read)."""
+    iam_catalogue.prefetch([document for _, document in _identity_documents(resources)])
+
+
+def _identity_documents(resources: Inventory | list[Resource]) -> list[tuple[Resource, dict]]:
+    return [(resource, document) for resource, document, _ in _documents(resources)
+            if resource.type in IDENTITY_POLICY_TYPES]
 
 
 def _later(wait: Callable[[], list]) -> Iterator:

@@ -125,3 +125,26 @@ def test_the_shortcuts_change_no_finding():
     ours = [iam_catalogue.findings(d) for d in unique]
     assert ours == theirs
     assert sum(1 for found in theirs if found) >= 8  # the comparison covers findings, not only clean policies
+
+
+def test_the_catalogues_own_process_finds_what_this_one_does():
+    """tfgen check analyses in a process of its own, documents handed over as each root is read
+    (prefetch) and the rest when TFG-IAM-004 runs: the findings are the ones found here, and a
+    document already handed over is not sent again."""
+    documents = [policy(statement) for statement, _ in FAILING.values()]
+    here = [iam_catalogue.findings(d) for d in documents]
+    with iam_catalogue.loaded_aside():
+        aside = iam_catalogue._aside
+        iam_catalogue.prefetch(documents[:3])
+        there = iam_catalogue.findings_of(documents + documents[:2])
+        requests = sorted(set(aside.asked.values()))
+    assert there == here + here[:2]
+    assert len(requests) == 2 and len(aside.asked) == len({json.dumps(d, sort_keys=True) for d in documents})
+    assert not aside.process.is_alive()  # killed on the way out: nothing in it is kept
+
+
+def test_a_catalogue_process_that_died_is_reported_not_waited_for():
+    with iam_catalogue.loaded_aside():
+        iam_catalogue._aside.process.kill()
+        with pytest.raises(RuntimeError, match="ended without an answer"):
+            iam_catalogue.findings_of([policy(*FAILING["unknown action"][:1])])
