@@ -1,5 +1,6 @@
-"""HCL in the layout tfgen writes, read line by line in Python, four times faster than HCL's
-own parser; anything outside that layout is declined and goes to HCL's parser instead.
+"""HCL in the layout tfgen writes, read line by line in Python, about six times faster than
+HCL's own parser through pygohcl (the 11.5 MB of a 1,000-project organisation: 0.75-0.9 s
+against 4.7-5.4 s); anything outside that layout is declined and goes to HCL's parser.
 
 The layout is terraform fmt's, restricted: one attribute or block header per line; values
 that are literals (strings without interpolation or escapes, decimal numbers, bools, null),
@@ -11,7 +12,7 @@ offsets of the lines holding `KEY = jsonencode(`. For anything else it returns N
 comment after a value, an interpolation, an escape, a heredoc, a function call, a
 conditional, a repeated attribute, an unclosed bracket. Declining costs only time, so every
 doubt declines; tests/test_hcl_fast_path.py compares both paths on every rendered tree,
-every mutant, and thousands of generated variations.
+every mutant, and some 1,400 generated and edited files on every run.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """What a rendered environment declares, read from HCL or from a plan, in one shape.
 
-The HCL is read root by root by generator/hcl_reader.py (HashiCorp's HCL parser through
-pygohcl, references and `jsonencode` resolved as Terraform would, each block's file and
-line), in worker processes when the tree is large. A plan (`terraform show -json`) is read
-into the same shape, so every rule runs unchanged on either input.
-"""
+The HCL is read root by root by generator/hcl_reader.py (tfgen's own layout line by line,
+anything else by HashiCorp's HCL parser; references and `jsonencode` resolved as Terraform
+would; each block's file and line), shared between this process and worker processes when
+the tree is large. A plan (`terraform show -json`) is read into the same shape, so every
+rule runs unchanged on either input."""
 
 from __future__ import annotations
 
@@ -99,9 +99,9 @@ def from_hcl(out_env: Path, on_read: Callable[[list[Resource]], None] | None = N
             # processes read the rest. Spawned, not forked: a fork of a process that has
             # already called into Go (HCL's parser, for a file off the fast path) hangs.
             ordered = sorted(roots, key=sizes.__getitem__, reverse=True)
-            mine = ordered[::processes]
             context = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(max_workers=processes - 1, mp_context=context) as pool:
+                mine = ordered[::processes]
                 pending = {pool.submit(read_root, out_env, root): root for root in ordered if root not in mine}
                 for root in mine:
                     take(root, read_root(out_env, root))
