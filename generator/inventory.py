@@ -72,8 +72,10 @@ def roots_of(out_env: Path) -> list[str]:
     return sorted({str(p.parent.relative_to(out_env)) for p in out_env.rglob("*.tf") if ".terraform" not in p.parts})
 
 
-# Below this much HCL, reading in this process beats starting workers.
-PARALLEL_FROM_BYTES = 1_000_000
+# Below this much HCL, reading in this process beats starting a worker (at 1.3 MB, 100
+# projects: 0.67 s in one process against 0.76 s with a worker; at 12.5 MB, 1,000 projects:
+# 2.17 s against 2.41 s; medians of `tfgen check --no-checkov`, 2026-11-27).
+PARALLEL_FROM_BYTES = 4_000_000
 
 
 def from_hcl(out_env: Path, on_read: Callable[[list[Resource]], None] | None = None) -> Inventory:

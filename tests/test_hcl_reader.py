@@ -189,3 +189,26 @@ def test_a_nested_blocks_own_id_is_kept(tmp_path):
            '  metric_query {\n    id = "rate"\n  }\n}\n')
     assert from_hcl(_root_with(tmp_path, hcl)).resources[0].values["metric_query"] == [{"id": "errors"},
                                                                                       {"id": "rate"}]
+
+
+def test_the_check_finds_the_same_in_worker_processes_with_policies_prefetched(tmp_path, monkeypatch):
+    """A large tree is read by this process and a worker, and each root's policies go to AWS's
+    catalogue as soon as it is read: the violations are exactly those of reading it here."""
+    from policies.engine import check
+
+    config_dir = write_config(tmp_path, 40)
+    write(render(config_dir, "bench"), tmp_path / "out" / "bench")
+    iam = tmp_path / "out" / "bench" / "teams" / "team01" / "iam.tf"
+    iam.write_text(iam.read_text().replace('"sagemaker:DescribeModelPackage",', '"sagemaker:DescribeModelPackagez",', 1))
+
+    def violations():
+        return [(v.rule, v.address, v.message) for v in check(config_dir, tmp_path / "out", "bench",
+                                                              run_checkov=False).violations]
+    monkeypatch.setattr("generator.inventory.PARALLEL_FROM_BYTES", 1)
+    in_workers = violations()
+    monkeypatch.setattr("generator.inventory.PARALLEL_FROM_BYTES", 10**12)
+    assert in_workers == violations()
+    found = {rule: (address, message) for rule, address, message in in_workers}
+    assert sorted(found) == ["TFG-IAM-001", "TFG-IAM-004"]  # 001: not the plan's registry actions
+    address, message = found["TFG-IAM-004"]
+    assert address.startswith("teams/team01:aws_iam_role_policy.") and "UNKNOWN_ACTION" in message
