@@ -53,18 +53,32 @@ class Inventory:
     resources: list[Resource] = field(default_factory=list)
     providers: list[Provider] = field(default_factory=list)
     _index: dict | None = field(default=None, repr=False, compare=False)
-    _indexed: int = field(default=0, repr=False, compare=False)
+    _by_type: dict | None = field(default=None, repr=False, compare=False)
+    _indexed: dict = field(default_factory=dict, repr=False, compare=False)  # index -> (list, length) it was built from
+
+    def _stale(self, index: str) -> bool:
+        """Whether an index must be rebuilt: resources replaced (merge_plan) or appended since."""
+        built_from, length = self._indexed.get(index, (None, -1))
+        if built_from is self.resources and length == len(self.resources):
+            return False
+        self._indexed[index] = (self.resources, len(self.resources))  # held, so its id is never reused
+        return True
 
     def find(self, root: str, ref: object) -> Resource | None:
         if not isinstance(ref, str) or not ref.startswith(REF):
             return None
-        if self._index is None or self._indexed != len(self.resources):
+        if self._stale("_index"):
             self._index = {(r.root, r.local_address): r for r in self.resources}
-            self._indexed = len(self.resources)
         return self._index.get((root, ref[len(REF):]))
 
     def of_type(self, *types: str) -> list[Resource]:
-        return [r for r in self.resources if r.type in types]
+        if len(types) != 1:
+            return [r for r in self.resources if r.type in types]
+        if self._stale("_by_type"):  # the rules ask 35 times a check
+            self._by_type = {}
+            for resource in self.resources:
+                self._by_type.setdefault(resource.type, []).append(resource)
+        return list(self._by_type.get(types[0], ()))
 
 
 def roots_of(out_env: Path) -> list[str]:

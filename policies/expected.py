@@ -7,6 +7,8 @@ written here again, on purpose: a bug in the generator must not be able to hide 
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass
 
 from generator.config.models import Environment
@@ -108,6 +110,10 @@ class Expected:
         return {f"{self.cfg.tag_prefix}-{role}": role for role in expected_rules(self.cidr)}
 
     def projects(self) -> list[Project]:
+        return list(self._projects)
+
+    @functools.cached_property
+    def _projects(self) -> tuple[Project, ...]:  # every rule asks; the YAML does not change meanwhile
         result = []
         for team_name, team in self.cfg.teams.items():
             for name, project in team.projects.items():
@@ -123,7 +129,7 @@ class Expected:
                     for endpoint_name, endpoint in project.endpoints.items())
                 result.append(Project(team_name, name, tuple(stages) if self.cfg.ecr.enabled else (),
                                       project.image_retention or self.cfg.ecr.image_retention, endpoints))
-        return result
+        return tuple(result)
 
     def team_roots(self) -> dict[str, list[Project]]:
         roots: dict[str, list[Project]] = {}

@@ -212,3 +212,22 @@ def test_the_check_finds_the_same_in_worker_processes_with_policies_prefetched(t
     assert sorted(found) == ["TFG-IAM-001", "TFG-IAM-004"]  # 001: not the plan's registry actions
     address, message = found["TFG-IAM-004"]
     assert address.startswith("teams/team01:aws_iam_role_policy.") and "UNKNOWN_ACTION" in message
+
+
+def test_the_inventorys_indexes_follow_its_resources_when_a_plan_replaces_them():
+    """of_type and find are indexed once for the rules; a list replaced by merge_plan, even by
+    one of the same length, is indexed again."""
+    from generator.inventory import Inventory, Resource
+
+    def resource(kind: str, name: str) -> Resource:
+        return Resource("platform", kind, name, "platform/main.tf", 1, {})
+
+    inventory = Inventory(roots=["platform"], resources=[resource("aws_a", "x"), resource("aws_b", "y")])
+    assert [r.name for r in inventory.of_type("aws_a")] == ["x"]
+    assert inventory.find("platform", "ref:aws_b.y").name == "y"
+    inventory.resources = [resource("aws_a", "z"), resource("aws_c", "y")]
+    assert [r.name for r in inventory.of_type("aws_a")] == ["z"]
+    assert inventory.find("platform", "ref:aws_b.y") is None
+    inventory.resources.append(resource("aws_a", "w"))
+    assert [r.name for r in inventory.of_type("aws_a")] == ["z", "w"]
+    assert [r.name for r in inventory.of_type("aws_a", "aws_c")] == ["z", "y", "w"]
