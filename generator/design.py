@@ -6,6 +6,7 @@ thresholds, sorting) are made here, in Python, where they can be read and tested
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from generator import aws_limits
@@ -108,6 +109,24 @@ class Repository:
     name: str
     retention: int  # the newest images kept of those neither untagged nor released
     lifecycle: tuple[LifecycleRule, ...] = ()
+
+    @property
+    def lifecycle_local(self) -> str:
+        """The local its lifecycle policy is written in, once per root: within an environment,
+        policies differ only in the number of images kept."""
+        return f"image_lifecycle_keep_{self.retention}"
+
+
+@dataclass(frozen=True)
+class LifecyclePolicy:
+    local: str
+    rules: tuple[LifecycleRule, ...]
+
+
+def lifecycle_policies(repositories: Iterable[Repository]) -> tuple[LifecyclePolicy, ...]:
+    """The distinct lifecycle policies of a root's repositories, each to be written once."""
+    by_local = {repo.lifecycle_local: repo.lifecycle for repo in repositories}
+    return tuple(LifecyclePolicy(local, rules) for local, rules in sorted(by_local.items()))
 
 
 def image_lifecycle(ecr, keep: int) -> tuple[LifecycleRule, ...]:
@@ -327,6 +346,10 @@ class TeamDesign:
     projects: tuple[ProjectDesign, ...]
     retired: tuple[ProjectDesign, ...] = ()  # rendered as `removed` blocks (protected environments only)
 
+    @property
+    def lifecycle_policies(self) -> tuple[LifecyclePolicy, ...]:
+        return lifecycle_policies(repo for project in self.projects for repo in project.repositories)
+
 
 @dataclass(frozen=True)
 class AlarmTopic:
@@ -351,6 +374,10 @@ class PlatformDesign:
     topic: AlarmTopic | None
     event_rules: tuple[EventRule, ...]
     imports: tuple[tuple[str, str], ...] = ()  # (address, import id) of resources to adopt
+
+    @property
+    def lifecycle_policies(self) -> tuple[LifecyclePolicy, ...]:
+        return lifecycle_policies(self.shared_repositories)
 
     @property
     def vpc_endpoints(self) -> tuple[GatewayEndpoint | InterfaceEndpoint, ...]:

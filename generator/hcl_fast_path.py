@@ -4,8 +4,9 @@ against 4.7-5.4 s); anything outside that layout is declined and goes to HCL's p
 
 The layout is terraform fmt's, restricted: one attribute or block header per line; values
 that are literals (strings without interpolation or escapes, decimal numbers, bools, null),
-references, one-line lists and objects of those, or a `{`, `[`, `jsonencode({` or
-`jsonencode([` whose closing bracket (`}`, `},`, `})`...) stands alone on a later line. For
+references, one-line lists and objects of those, each also inside `jsonencode(...)`; or a
+`{`, `[`, `jsonencode({` or `jsonencode([` whose closing bracket (`}`, `},`, `})`...)
+stands alone on a later line. For
 such a text, parse() returns exactly what the slow path (`pygohcl.loads` of the text with
 each `KEY = jsonencode(` unwrapped, see hcl_reader) returns, key order included, and the
 offsets of the lines holding `KEY = jsonencode(`. For anything else it returns None: a
@@ -103,10 +104,15 @@ class _Parser:
                     raise _Decline
                 if rest.startswith("jsonencode("):
                     rest = rest[len("jsonencode("):]
-                    if match[1][0] == '"' or rest not in ("{", "["):
-                        raise _Decline  # the slow path unwraps `IDENT = jsonencode(` and a literal only
+                    if match[1][0] == '"':
+                        raise _Decline  # the slow path unwraps `IDENT = jsonencode(` only
                     encoded.append((start, key))
-                    self._set(frame.container, key, self._open(rest, stack, ")"))
+                    if rest == "{" or rest == "[":
+                        self._set(frame.container, key, self._open(rest, stack, ")"))
+                    elif rest.endswith(")"):  # jsonencode(local.policy), on one line
+                        self._set(frame.container, key, self._value(rest[:-1]))
+                    else:
+                        raise _Decline
                 elif rest == "{" or rest == "[":
                     self._set(frame.container, key, self._open(rest, stack, ""))
                 else:

@@ -13,11 +13,14 @@ itself would read it:
   gone, is blanked to `KEY = VALUE` before parsing (the call's end found by its brackets,
   past strings and comments), so VALUE is read as the literal it is, then encoded as
   Terraform would: compact JSON with sorted keys;
+- `local.NAME` becomes the local's value (itself resolved; one defined twice or in a cycle
+  is not), as tfgen writes one lifecycle policy per root and refers to it;
 - each block's line comes from its header (`resource "TYPE" "NAME" {`, as terraform fmt
   writes it).
 
-What cannot be read this way (a variable, a local, a function other than jsonencode) stays
-as its source text, so every rule that looks at it fails closed rather than guessing.
+What cannot be read this way (a variable, a data source, a function other than
+jsonencode) stays as its source text, so every rule that looks at it fails closed rather
+than guessing.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ REF = "ref:"  # a value that refers to another resource: "ref:aws_security_group
 
 _RESOURCE_HEADER = re.compile(r'^resource\s+"([^"]+)"\s+"([^"]+)"\s*\{', re.MULTILINE)
 _PROVIDER_HEADER = re.compile(r'^provider\s+"aws"\s*\{', re.MULTILINE)
+_LOCALS_HEADER = re.compile(r"^locals\s*\{", re.MULTILINE)
 _JSONENCODE = re.compile(r"^[ \t]*([A-Za-z_][A-Za-z0-9_-]*)[ \t]*=[ \t]*(jsonencode\()", re.MULTILINE)
 _TRAVERSAL = re.compile(r"^([a-z][a-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_-]*)((?:\.[A-Za-z_][A-Za-z0-9_-]*|\[\d+\])*)$")
 # What can enclose or hide a bracket: strings, comments, heredocs; and the brackets themselves.
@@ -64,6 +68,9 @@ def read_root(out_env: Path, root: str) -> RootBlocks:
     """Every resource and aws provider block of out_env/root, with references resolved."""
     result = RootBlocks()
     raw: list[tuple[Block, set[str]]] = []  # (block, the attributes written as jsonencode(...))
+    locals_: dict[str, object] = {}
+    encoded_locals: set[str] = set()
+    repeated: set[str] = set()
     for path in sorted((out_env / root).glob("*.tf")):
         text = path.read_text()
         file = f"{root}/{path.name}"
@@ -80,7 +87,12 @@ def read_root(out_env: Path, root: str) -> RootBlocks:
                 parsed = pygohcl.loads(unwrapped)
             except Exception as exc:  # pygohcl raises HCLParseError with HCL's own diagnostic
                 raise HclReadError(_located(file, str(exc))) from None
-        encoded = _owners(calls, [m.start() for m in header_matches])
+        locals_offsets = [m.start() for m in _LOCALS_HEADER.finditer(text)] if "locals" in parsed else []
+        encoded = _owners(calls, [m.start() for m in header_matches], locals_offsets)
+        encoded_locals |= encoded.pop(_LOCALS, set())
+        for block in _as_list(parsed.get("locals") or []):
+            repeated |= locals_.keys() & block.keys()  # Terraform refuses a local defined twice
+            locals_.update(block)
         provider = _PROVIDER_HEADER.search(text) if "provider" in parsed else None
         provider_offset = provider.start() if provider else None
         line_at = _lines_at(text, [*headers.values(), provider_offset])
@@ -91,15 +103,49 @@ def read_root(out_env: Path, root: str) -> RootBlocks:
                     raw.append((Block(kind, name, file, line_at[offset], values), encoded.get(offset, set())))
         for values in _as_list((parsed.get("provider") or {}).get("aws", [])):
             result.providers.append(Block("provider", "aws", file, line_at[provider_offset], values))
-    declared = {(block.type, block.name): block.values for block, _ in raw}
+    scope = _Scope({(block.type, block.name): block.values for block, _ in raw},
+                   {name: value for name, value in locals_.items() if name not in repeated}, encoded_locals)
     for block, encoded_keys in raw:
-        block.values = {key: _terraform_json(_resolve(value, declared))
-                        if key in encoded_keys and isinstance(value, (dict, list)) else _resolve(value, declared)
-                        for key, value in block.values.items()}
+        values = {}
+        for key, value in block.values.items():
+            resolved = _resolve(value, scope)
+            encode = key in encoded_keys and isinstance(resolved, (dict, list))
+            values[key] = _terraform_json(resolved) if encode else resolved
+        block.values = values
         result.resources.append(block)
     for provider in result.providers:
-        provider.values = {key: _resolve(value, declared) for key, value in provider.values.items()}
+        provider.values = {key: _resolve(value, scope) for key, value in provider.values.items()}
     return result
+
+
+class _Scope:
+    """What a reference in one root can resolve to: the configured values of its resources,
+    and its locals (each resolved once, when first referred to)."""
+
+    def __init__(self, declared: dict, locals_: dict[str, object], encoded_locals: set[str]) -> None:
+        self.declared = declared
+        self.raw_locals = locals_
+        self.encoded_locals = encoded_locals
+        self.locals: dict[str, object] = {}
+        self.resolving: set[str] = set()
+
+    def local(self, name: str) -> object:
+        """The local's value, or _UNKNOWN (undefined, defined twice, or part of a cycle)."""
+        if name in self.locals:
+            return self.locals[name]
+        if name not in self.raw_locals or name in self.resolving:
+            return _UNKNOWN
+        self.resolving.add(name)
+        value = _resolve(self.raw_locals[name], self)
+        self.resolving.discard(name)
+        if name in self.encoded_locals and isinstance(value, (dict, list)):
+            value = _terraform_json(value)
+        self.locals[name] = value
+        return value
+
+
+_UNKNOWN = object()
+_LOCALS = -1  # _owners' key for the calls inside a locals block
 
 
 def _located(file: str, diagnostic: str) -> str:
@@ -141,13 +187,16 @@ def _lines_at(text: str, offsets: list[int | None]) -> dict[int | None, int | No
     return lines
 
 
-def _owners(calls: list[tuple[int, str]], headers: list[int]) -> dict[int, set[str]]:
-    """By the offset of the resource header each call sits under, the keys encoded."""
+def _owners(calls: list[tuple[int, str]], headers: list[int], locals_headers: list[int] = ()) -> dict[int, set[str]]:
+    """By the offset of the resource header each call sits under, the keys encoded; under
+    _LOCALS, the locals encoded."""
+    owners = sorted([*headers, *locals_headers])
+    in_locals = set(locals_headers)
     encoded: dict[int, set[str]] = {}
     for offset, key in calls:
-        owner = bisect.bisect_right(headers, offset) - 1
+        owner = bisect.bisect_right(owners, offset) - 1
         if owner >= 0:
-            encoded.setdefault(headers[owner], set()).add(key)
+            encoded.setdefault(_LOCALS if owners[owner] in in_locals else owners[owner], set()).add(key)
     return encoded
 
 
@@ -164,22 +213,27 @@ def _closing_paren(text: str, opening: int) -> int | None:
     return None
 
 
-def _resolve(value: object, declared: dict) -> object:
+def _resolve(value: object, scope: _Scope) -> object:
     kind = type(value)
     if kind is str:
-        return _resolve_reference(value, declared) if "." in value else value
+        return _resolve_reference(value, scope) if "." in value else value
     if kind is dict:
-        return {k: _resolve(v, declared) for k, v in value.items()}
+        return {k: _resolve(v, scope) for k, v in value.items()}
     if kind is list:
-        return [_resolve(v, declared) for v in value]
+        return [_resolve(v, scope) for v in value]
     return value
 
 
-def _resolve_reference(value: str, declared: dict) -> object:
+def _resolve_reference(value: str, scope: _Scope) -> object:
     match = _TRAVERSAL.match(value)
-    if match and (match[1], match[2]) in declared:
+    if match is None:
+        return value
+    if match[1] == "local":
+        local = scope.local(match[2]) if not match[3] else _UNKNOWN
+        return value if local is _UNKNOWN else local  # shared by every reference: read-only
+    if (match[1], match[2]) in scope.declared:
         attribute = match[3].lstrip(".")
-        configured = declared[(match[1], match[2])].get(attribute) if attribute.isidentifier() else None
+        configured = scope.declared[(match[1], match[2])].get(attribute) if attribute.isidentifier() else None
         if isinstance(configured, (int, float, bool)) or (isinstance(configured, str)
                                                          and not _TRAVERSAL.match(configured)):
             return configured  # an attribute the configuration sets: Terraform knows it at plan time

@@ -99,7 +99,8 @@ DECLINED = {
     "a one-line block": 'resource "a" "b" {}\n',
     "an unclosed block": 'resource "a" "b" {\n  name = "x"\n',
     "a list without commas": 'resource "a" "b" {\n  ids = [\n    "x"\n    "y"\n  ]\n}\n',
-    "jsonencode of a variable": 'resource "a" "b" {\n  policy = jsonencode(var.document)\n}\n',
+    "jsonencode of a call": 'resource "a" "b" {\n  policy = jsonencode(merge(var.a, var.b))\n}\n',
+    "jsonencode with text after it": 'resource "a" "b" {\n  policy = jsonencode(local.a) # why\n}\n',
     "a for expression": 'resource "a" "b" {\n  ids = [for x in var.y : x]\n}\n',
 }
 
@@ -150,9 +151,12 @@ ONE_LINE = {style: st.recursive(SCALARS[style], _one_line(NAMES[style]), max_lea
 @st.composite
 def _value_lines(draw, style: str, depth: int, indent: str) -> list[str]:
     """The lines of an attribute's value: one line, or a bracket opened here and closed below."""
-    kind = draw(st.sampled_from(["one", "one", "object", "list", "jsonencode"] if depth < 3 else ["one"]))
+    kind = draw(st.sampled_from(["one", "one", "object", "list", "jsonencode", "jsonencode one"] if depth < 3
+                                else ["one"]))
     if kind == "one":
         return [draw(ONE_LINE[style])]
+    if kind == "jsonencode one":
+        return [f"jsonencode({draw(ONE_LINE[style])})"]
     inner = indent + "  "
     if kind == "list":
         items = draw(st.lists(st.one_of(ONE_LINE[style].map(lambda v: [v]), _value_lines(style, depth + 1, inner)),

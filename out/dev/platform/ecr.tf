@@ -3,28 +3,9 @@
 
 # Shared base images every project may pull.
 
-resource "aws_ecr_repository" "shared_base_sklearn" {
-  name                 = "acme-sagemaker-shared/base-sklearn"
-  image_tag_mutability = "IMMUTABLE"
-  # Never delete a repository that still holds images.
-  force_delete = false
-
-  image_scanning_configuration {
-    scan_on_push = true
-  }
-
-  encryption_configuration {
-    encryption_type = "KMS"
-  }
-
-  tags = {
-    Name = "acme-sagemaker-shared/base-sklearn"
-  }
-}
-
-resource "aws_ecr_lifecycle_policy" "shared_base_sklearn" {
-  repository = aws_ecr_repository.shared_base_sklearn.name
-  policy = jsonencode({
+# The repositories' lifecycle policies, one per number of images kept (docs/images.md).
+locals {
+  image_lifecycle_keep_5 = {
     rules = [
       {
         rulePriority = 1
@@ -51,7 +32,31 @@ resource "aws_ecr_lifecycle_policy" "shared_base_sklearn" {
         action       = { type = "expire" }
       },
     ]
-  })
+  }
+}
+
+resource "aws_ecr_repository" "shared_base_sklearn" {
+  name                 = "acme-sagemaker-shared/base-sklearn"
+  image_tag_mutability = "IMMUTABLE"
+  # Never delete a repository that still holds images.
+  force_delete = false
+
+  image_scanning_configuration {
+    scan_on_push = true
+  }
+
+  encryption_configuration {
+    encryption_type = "KMS"
+  }
+
+  tags = {
+    Name = "acme-sagemaker-shared/base-sklearn"
+  }
+}
+
+resource "aws_ecr_lifecycle_policy" "shared_base_sklearn" {
+  repository = aws_ecr_repository.shared_base_sklearn.name
+  policy     = jsonencode(local.image_lifecycle_keep_5)
 }
 
 resource "aws_ecr_repository" "shared_base_pytorch" {
@@ -75,34 +80,7 @@ resource "aws_ecr_repository" "shared_base_pytorch" {
 
 resource "aws_ecr_lifecycle_policy" "shared_base_pytorch" {
   repository = aws_ecr_repository.shared_base_pytorch.name
-  policy = jsonencode({
-    rules = [
-      {
-        rulePriority = 1
-        description  = "Expire untagged images 7 days after their push"
-        selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 2
-        description  = "Keep the 1000 most recent release-* releases"
-        selection    = { tagStatus = "tagged", tagPrefixList = ["release-"], countType = "imageCountMoreThan", countNumber = 1000 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 3
-        description  = "Keep the 1000 most recent v* releases"
-        selection    = { tagStatus = "tagged", tagPrefixList = ["v"], countType = "imageCountMoreThan", countNumber = 1000 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 4
-        description  = "Keep the 5 most recent of the other images"
-        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 5 }
-        action       = { type = "expire" }
-      },
-    ]
-  })
+  policy     = jsonencode(local.image_lifecycle_keep_5)
 }
 
 resource "aws_ecr_repository" "shared_base_xgboost" {
@@ -126,32 +104,5 @@ resource "aws_ecr_repository" "shared_base_xgboost" {
 
 resource "aws_ecr_lifecycle_policy" "shared_base_xgboost" {
   repository = aws_ecr_repository.shared_base_xgboost.name
-  policy = jsonencode({
-    rules = [
-      {
-        rulePriority = 1
-        description  = "Expire untagged images 7 days after their push"
-        selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 2
-        description  = "Keep the 1000 most recent release-* releases"
-        selection    = { tagStatus = "tagged", tagPrefixList = ["release-"], countType = "imageCountMoreThan", countNumber = 1000 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 3
-        description  = "Keep the 1000 most recent v* releases"
-        selection    = { tagStatus = "tagged", tagPrefixList = ["v"], countType = "imageCountMoreThan", countNumber = 1000 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 4
-        description  = "Keep the 5 most recent of the other images"
-        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 5 }
-        action       = { type = "expire" }
-      },
-    ]
-  })
+  policy     = jsonencode(local.image_lifecycle_keep_5)
 }

@@ -3,6 +3,38 @@
 
 # Images of each project's pipeline stages.
 
+# The repositories' lifecycle policies, one per number of images kept (docs/images.md).
+locals {
+  image_lifecycle_keep_5 = {
+    rules = [
+      {
+        rulePriority = 1
+        description  = "Expire untagged images 7 days after their push"
+        selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 2
+        description  = "Keep the 1000 most recent release-* releases"
+        selection    = { tagStatus = "tagged", tagPrefixList = ["release-"], countType = "imageCountMoreThan", countNumber = 1000 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 3
+        description  = "Keep the 1000 most recent v* releases"
+        selection    = { tagStatus = "tagged", tagPrefixList = ["v"], countType = "imageCountMoreThan", countNumber = 1000 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 4
+        description  = "Keep the 5 most recent of the other images"
+        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 5 }
+        action       = { type = "expire" }
+      },
+    ]
+  }
+}
+
 # algo/recommendation-engine
 
 resource "aws_ecr_repository" "recommendation_engine_preprocessing" {
@@ -26,34 +58,7 @@ resource "aws_ecr_repository" "recommendation_engine_preprocessing" {
 
 resource "aws_ecr_lifecycle_policy" "recommendation_engine_preprocessing" {
   repository = aws_ecr_repository.recommendation_engine_preprocessing.name
-  policy = jsonencode({
-    rules = [
-      {
-        rulePriority = 1
-        description  = "Expire untagged images 7 days after their push"
-        selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 2
-        description  = "Keep the 1000 most recent release-* releases"
-        selection    = { tagStatus = "tagged", tagPrefixList = ["release-"], countType = "imageCountMoreThan", countNumber = 1000 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 3
-        description  = "Keep the 1000 most recent v* releases"
-        selection    = { tagStatus = "tagged", tagPrefixList = ["v"], countType = "imageCountMoreThan", countNumber = 1000 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 4
-        description  = "Keep the 5 most recent of the other images"
-        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 5 }
-        action       = { type = "expire" }
-      },
-    ]
-  })
+  policy     = jsonencode(local.image_lifecycle_keep_5)
 }
 
 resource "aws_ecr_repository" "recommendation_engine_training" {
@@ -77,34 +82,7 @@ resource "aws_ecr_repository" "recommendation_engine_training" {
 
 resource "aws_ecr_lifecycle_policy" "recommendation_engine_training" {
   repository = aws_ecr_repository.recommendation_engine_training.name
-  policy = jsonencode({
-    rules = [
-      {
-        rulePriority = 1
-        description  = "Expire untagged images 7 days after their push"
-        selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 2
-        description  = "Keep the 1000 most recent release-* releases"
-        selection    = { tagStatus = "tagged", tagPrefixList = ["release-"], countType = "imageCountMoreThan", countNumber = 1000 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 3
-        description  = "Keep the 1000 most recent v* releases"
-        selection    = { tagStatus = "tagged", tagPrefixList = ["v"], countType = "imageCountMoreThan", countNumber = 1000 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 4
-        description  = "Keep the 5 most recent of the other images"
-        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 5 }
-        action       = { type = "expire" }
-      },
-    ]
-  })
+  policy     = jsonencode(local.image_lifecycle_keep_5)
 }
 
 resource "aws_ecr_repository" "recommendation_engine_inference" {
@@ -128,32 +106,5 @@ resource "aws_ecr_repository" "recommendation_engine_inference" {
 
 resource "aws_ecr_lifecycle_policy" "recommendation_engine_inference" {
   repository = aws_ecr_repository.recommendation_engine_inference.name
-  policy = jsonencode({
-    rules = [
-      {
-        rulePriority = 1
-        description  = "Expire untagged images 7 days after their push"
-        selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 2
-        description  = "Keep the 1000 most recent release-* releases"
-        selection    = { tagStatus = "tagged", tagPrefixList = ["release-"], countType = "imageCountMoreThan", countNumber = 1000 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 3
-        description  = "Keep the 1000 most recent v* releases"
-        selection    = { tagStatus = "tagged", tagPrefixList = ["v"], countType = "imageCountMoreThan", countNumber = 1000 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 4
-        description  = "Keep the 5 most recent of the other images"
-        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 5 }
-        action       = { type = "expire" }
-      },
-    ]
-  })
+  policy     = jsonencode(local.image_lifecycle_keep_5)
 }

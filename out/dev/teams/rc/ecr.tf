@@ -3,6 +3,38 @@
 
 # Images of each project's pipeline stages.
 
+# The repositories' lifecycle policies, one per number of images kept (docs/images.md).
+locals {
+  image_lifecycle_keep_5 = {
+    rules = [
+      {
+        rulePriority = 1
+        description  = "Expire untagged images 7 days after their push"
+        selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 2
+        description  = "Keep the 1000 most recent release-* releases"
+        selection    = { tagStatus = "tagged", tagPrefixList = ["release-"], countType = "imageCountMoreThan", countNumber = 1000 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 3
+        description  = "Keep the 1000 most recent v* releases"
+        selection    = { tagStatus = "tagged", tagPrefixList = ["v"], countType = "imageCountMoreThan", countNumber = 1000 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 4
+        description  = "Keep the 5 most recent of the other images"
+        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 5 }
+        action       = { type = "expire" }
+      },
+    ]
+  }
+}
+
 # rc/anti-money-laundering
 
 resource "aws_ecr_repository" "anti_money_laundering_preprocessing" {
@@ -26,34 +58,7 @@ resource "aws_ecr_repository" "anti_money_laundering_preprocessing" {
 
 resource "aws_ecr_lifecycle_policy" "anti_money_laundering_preprocessing" {
   repository = aws_ecr_repository.anti_money_laundering_preprocessing.name
-  policy = jsonencode({
-    rules = [
-      {
-        rulePriority = 1
-        description  = "Expire untagged images 7 days after their push"
-        selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 2
-        description  = "Keep the 1000 most recent release-* releases"
-        selection    = { tagStatus = "tagged", tagPrefixList = ["release-"], countType = "imageCountMoreThan", countNumber = 1000 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 3
-        description  = "Keep the 1000 most recent v* releases"
-        selection    = { tagStatus = "tagged", tagPrefixList = ["v"], countType = "imageCountMoreThan", countNumber = 1000 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 4
-        description  = "Keep the 5 most recent of the other images"
-        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 5 }
-        action       = { type = "expire" }
-      },
-    ]
-  })
+  policy     = jsonencode(local.image_lifecycle_keep_5)
 }
 
 resource "aws_ecr_repository" "anti_money_laundering_training" {
@@ -77,34 +82,7 @@ resource "aws_ecr_repository" "anti_money_laundering_training" {
 
 resource "aws_ecr_lifecycle_policy" "anti_money_laundering_training" {
   repository = aws_ecr_repository.anti_money_laundering_training.name
-  policy = jsonencode({
-    rules = [
-      {
-        rulePriority = 1
-        description  = "Expire untagged images 7 days after their push"
-        selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 2
-        description  = "Keep the 1000 most recent release-* releases"
-        selection    = { tagStatus = "tagged", tagPrefixList = ["release-"], countType = "imageCountMoreThan", countNumber = 1000 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 3
-        description  = "Keep the 1000 most recent v* releases"
-        selection    = { tagStatus = "tagged", tagPrefixList = ["v"], countType = "imageCountMoreThan", countNumber = 1000 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 4
-        description  = "Keep the 5 most recent of the other images"
-        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 5 }
-        action       = { type = "expire" }
-      },
-    ]
-  })
+  policy     = jsonencode(local.image_lifecycle_keep_5)
 }
 
 resource "aws_ecr_repository" "anti_money_laundering_inference" {
@@ -128,34 +106,7 @@ resource "aws_ecr_repository" "anti_money_laundering_inference" {
 
 resource "aws_ecr_lifecycle_policy" "anti_money_laundering_inference" {
   repository = aws_ecr_repository.anti_money_laundering_inference.name
-  policy = jsonencode({
-    rules = [
-      {
-        rulePriority = 1
-        description  = "Expire untagged images 7 days after their push"
-        selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 2
-        description  = "Keep the 1000 most recent release-* releases"
-        selection    = { tagStatus = "tagged", tagPrefixList = ["release-"], countType = "imageCountMoreThan", countNumber = 1000 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 3
-        description  = "Keep the 1000 most recent v* releases"
-        selection    = { tagStatus = "tagged", tagPrefixList = ["v"], countType = "imageCountMoreThan", countNumber = 1000 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 4
-        description  = "Keep the 5 most recent of the other images"
-        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 5 }
-        action       = { type = "expire" }
-      },
-    ]
-  })
+  policy     = jsonencode(local.image_lifecycle_keep_5)
 }
 
 # rc/fraud-detection
@@ -181,34 +132,7 @@ resource "aws_ecr_repository" "fraud_detection_preprocessing" {
 
 resource "aws_ecr_lifecycle_policy" "fraud_detection_preprocessing" {
   repository = aws_ecr_repository.fraud_detection_preprocessing.name
-  policy = jsonencode({
-    rules = [
-      {
-        rulePriority = 1
-        description  = "Expire untagged images 7 days after their push"
-        selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 2
-        description  = "Keep the 1000 most recent release-* releases"
-        selection    = { tagStatus = "tagged", tagPrefixList = ["release-"], countType = "imageCountMoreThan", countNumber = 1000 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 3
-        description  = "Keep the 1000 most recent v* releases"
-        selection    = { tagStatus = "tagged", tagPrefixList = ["v"], countType = "imageCountMoreThan", countNumber = 1000 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 4
-        description  = "Keep the 5 most recent of the other images"
-        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 5 }
-        action       = { type = "expire" }
-      },
-    ]
-  })
+  policy     = jsonencode(local.image_lifecycle_keep_5)
 }
 
 resource "aws_ecr_repository" "fraud_detection_training" {
@@ -232,34 +156,7 @@ resource "aws_ecr_repository" "fraud_detection_training" {
 
 resource "aws_ecr_lifecycle_policy" "fraud_detection_training" {
   repository = aws_ecr_repository.fraud_detection_training.name
-  policy = jsonencode({
-    rules = [
-      {
-        rulePriority = 1
-        description  = "Expire untagged images 7 days after their push"
-        selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 2
-        description  = "Keep the 1000 most recent release-* releases"
-        selection    = { tagStatus = "tagged", tagPrefixList = ["release-"], countType = "imageCountMoreThan", countNumber = 1000 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 3
-        description  = "Keep the 1000 most recent v* releases"
-        selection    = { tagStatus = "tagged", tagPrefixList = ["v"], countType = "imageCountMoreThan", countNumber = 1000 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 4
-        description  = "Keep the 5 most recent of the other images"
-        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 5 }
-        action       = { type = "expire" }
-      },
-    ]
-  })
+  policy     = jsonencode(local.image_lifecycle_keep_5)
 }
 
 resource "aws_ecr_repository" "fraud_detection_inference" {
@@ -283,32 +180,5 @@ resource "aws_ecr_repository" "fraud_detection_inference" {
 
 resource "aws_ecr_lifecycle_policy" "fraud_detection_inference" {
   repository = aws_ecr_repository.fraud_detection_inference.name
-  policy = jsonencode({
-    rules = [
-      {
-        rulePriority = 1
-        description  = "Expire untagged images 7 days after their push"
-        selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 2
-        description  = "Keep the 1000 most recent release-* releases"
-        selection    = { tagStatus = "tagged", tagPrefixList = ["release-"], countType = "imageCountMoreThan", countNumber = 1000 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 3
-        description  = "Keep the 1000 most recent v* releases"
-        selection    = { tagStatus = "tagged", tagPrefixList = ["v"], countType = "imageCountMoreThan", countNumber = 1000 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 4
-        description  = "Keep the 5 most recent of the other images"
-        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 5 }
-        action       = { type = "expire" }
-      },
-    ]
-  })
+  policy     = jsonencode(local.image_lifecycle_keep_5)
 }

@@ -3,6 +3,38 @@
 
 # Images of each project's pipeline stages.
 
+# The repositories' lifecycle policies, one per number of images kept (docs/images.md).
+locals {
+  image_lifecycle_keep_10 = {
+    rules = [
+      {
+        rulePriority = 1
+        description  = "Expire untagged images 7 days after their push"
+        selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 2
+        description  = "Keep the 1000 most recent release-* releases"
+        selection    = { tagStatus = "tagged", tagPrefixList = ["release-"], countType = "imageCountMoreThan", countNumber = 1000 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 3
+        description  = "Keep the 1000 most recent v* releases"
+        selection    = { tagStatus = "tagged", tagPrefixList = ["v"], countType = "imageCountMoreThan", countNumber = 1000 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 4
+        description  = "Keep the 10 most recent of the other images"
+        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 10 }
+        action       = { type = "expire" }
+      },
+    ]
+  }
+}
+
 # rc/anti-money-laundering
 
 resource "aws_ecr_repository" "anti_money_laundering_preprocessing" {
@@ -30,34 +62,7 @@ resource "aws_ecr_repository" "anti_money_laundering_preprocessing" {
 
 resource "aws_ecr_lifecycle_policy" "anti_money_laundering_preprocessing" {
   repository = aws_ecr_repository.anti_money_laundering_preprocessing.name
-  policy = jsonencode({
-    rules = [
-      {
-        rulePriority = 1
-        description  = "Expire untagged images 7 days after their push"
-        selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 2
-        description  = "Keep the 1000 most recent release-* releases"
-        selection    = { tagStatus = "tagged", tagPrefixList = ["release-"], countType = "imageCountMoreThan", countNumber = 1000 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 3
-        description  = "Keep the 1000 most recent v* releases"
-        selection    = { tagStatus = "tagged", tagPrefixList = ["v"], countType = "imageCountMoreThan", countNumber = 1000 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 4
-        description  = "Keep the 10 most recent of the other images"
-        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 10 }
-        action       = { type = "expire" }
-      },
-    ]
-  })
+  policy     = jsonencode(local.image_lifecycle_keep_10)
 }
 
 resource "aws_ecr_repository" "anti_money_laundering_training" {
@@ -85,34 +90,7 @@ resource "aws_ecr_repository" "anti_money_laundering_training" {
 
 resource "aws_ecr_lifecycle_policy" "anti_money_laundering_training" {
   repository = aws_ecr_repository.anti_money_laundering_training.name
-  policy = jsonencode({
-    rules = [
-      {
-        rulePriority = 1
-        description  = "Expire untagged images 7 days after their push"
-        selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 2
-        description  = "Keep the 1000 most recent release-* releases"
-        selection    = { tagStatus = "tagged", tagPrefixList = ["release-"], countType = "imageCountMoreThan", countNumber = 1000 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 3
-        description  = "Keep the 1000 most recent v* releases"
-        selection    = { tagStatus = "tagged", tagPrefixList = ["v"], countType = "imageCountMoreThan", countNumber = 1000 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 4
-        description  = "Keep the 10 most recent of the other images"
-        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 10 }
-        action       = { type = "expire" }
-      },
-    ]
-  })
+  policy     = jsonencode(local.image_lifecycle_keep_10)
 }
 
 resource "aws_ecr_repository" "anti_money_laundering_inference" {
@@ -140,34 +118,7 @@ resource "aws_ecr_repository" "anti_money_laundering_inference" {
 
 resource "aws_ecr_lifecycle_policy" "anti_money_laundering_inference" {
   repository = aws_ecr_repository.anti_money_laundering_inference.name
-  policy = jsonencode({
-    rules = [
-      {
-        rulePriority = 1
-        description  = "Expire untagged images 7 days after their push"
-        selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 2
-        description  = "Keep the 1000 most recent release-* releases"
-        selection    = { tagStatus = "tagged", tagPrefixList = ["release-"], countType = "imageCountMoreThan", countNumber = 1000 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 3
-        description  = "Keep the 1000 most recent v* releases"
-        selection    = { tagStatus = "tagged", tagPrefixList = ["v"], countType = "imageCountMoreThan", countNumber = 1000 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 4
-        description  = "Keep the 10 most recent of the other images"
-        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 10 }
-        action       = { type = "expire" }
-      },
-    ]
-  })
+  policy     = jsonencode(local.image_lifecycle_keep_10)
 }
 
 # rc/fraud-detection
@@ -197,34 +148,7 @@ resource "aws_ecr_repository" "fraud_detection_preprocessing" {
 
 resource "aws_ecr_lifecycle_policy" "fraud_detection_preprocessing" {
   repository = aws_ecr_repository.fraud_detection_preprocessing.name
-  policy = jsonencode({
-    rules = [
-      {
-        rulePriority = 1
-        description  = "Expire untagged images 7 days after their push"
-        selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 2
-        description  = "Keep the 1000 most recent release-* releases"
-        selection    = { tagStatus = "tagged", tagPrefixList = ["release-"], countType = "imageCountMoreThan", countNumber = 1000 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 3
-        description  = "Keep the 1000 most recent v* releases"
-        selection    = { tagStatus = "tagged", tagPrefixList = ["v"], countType = "imageCountMoreThan", countNumber = 1000 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 4
-        description  = "Keep the 10 most recent of the other images"
-        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 10 }
-        action       = { type = "expire" }
-      },
-    ]
-  })
+  policy     = jsonencode(local.image_lifecycle_keep_10)
 }
 
 resource "aws_ecr_repository" "fraud_detection_training" {
@@ -252,34 +176,7 @@ resource "aws_ecr_repository" "fraud_detection_training" {
 
 resource "aws_ecr_lifecycle_policy" "fraud_detection_training" {
   repository = aws_ecr_repository.fraud_detection_training.name
-  policy = jsonencode({
-    rules = [
-      {
-        rulePriority = 1
-        description  = "Expire untagged images 7 days after their push"
-        selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 2
-        description  = "Keep the 1000 most recent release-* releases"
-        selection    = { tagStatus = "tagged", tagPrefixList = ["release-"], countType = "imageCountMoreThan", countNumber = 1000 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 3
-        description  = "Keep the 1000 most recent v* releases"
-        selection    = { tagStatus = "tagged", tagPrefixList = ["v"], countType = "imageCountMoreThan", countNumber = 1000 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 4
-        description  = "Keep the 10 most recent of the other images"
-        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 10 }
-        action       = { type = "expire" }
-      },
-    ]
-  })
+  policy     = jsonencode(local.image_lifecycle_keep_10)
 }
 
 resource "aws_ecr_repository" "fraud_detection_inference" {
@@ -307,32 +204,5 @@ resource "aws_ecr_repository" "fraud_detection_inference" {
 
 resource "aws_ecr_lifecycle_policy" "fraud_detection_inference" {
   repository = aws_ecr_repository.fraud_detection_inference.name
-  policy = jsonencode({
-    rules = [
-      {
-        rulePriority = 1
-        description  = "Expire untagged images 7 days after their push"
-        selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 2
-        description  = "Keep the 1000 most recent release-* releases"
-        selection    = { tagStatus = "tagged", tagPrefixList = ["release-"], countType = "imageCountMoreThan", countNumber = 1000 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 3
-        description  = "Keep the 1000 most recent v* releases"
-        selection    = { tagStatus = "tagged", tagPrefixList = ["v"], countType = "imageCountMoreThan", countNumber = 1000 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 4
-        description  = "Keep the 10 most recent of the other images"
-        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 10 }
-        action       = { type = "expire" }
-      },
-    ]
-  })
+  policy     = jsonencode(local.image_lifecycle_keep_10)
 }
