@@ -12,7 +12,8 @@ parliament's own entry point): the document, already parsed, is handed to parlia
 tree its JSON parser would build (that parser, which tracks line numbers tfgen does not use,
 was half the time); and parliament's pure catalogue lookups (an action's entry, whether an
 ARN matches a resource type's format) are memoised, as the same few actions and ARNs recur
-in every project's policy.
+in every project's policy. In `tfgen check` the catalogue lives in a process of its own
+(loaded_aside), which analyses each root's policies as soon as the root is read.
 """
 
 from __future__ import annotations
@@ -76,13 +77,14 @@ class _Aside:
         return [self.found[text] for text in texts]
 
     def _receive(self) -> None:
-        while not self.connection.poll(1):
-            if not self.process.is_alive():
-                raise RuntimeError("the IAM catalogue's process ended without an answer")
+        ended = RuntimeError("the IAM catalogue's process ended without an answer")
         try:
+            while not self.connection.poll(1):
+                if not self.process.is_alive():
+                    raise ended
             number, found = self.connection.recv()
-        except EOFError:
-            raise RuntimeError("the IAM catalogue's process ended without an answer") from None
+        except (EOFError, OSError):  # the pipe closed or reset under a killed process
+            raise ended from None
         if isinstance(found, BaseException):
             raise found
         self.found.update(zip(self.sent.pop(number), found))

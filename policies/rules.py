@@ -65,6 +65,13 @@ def at(rule_id: str, resource: Resource, message: str) -> Violation:
     return Violation(rule_id, resource.address, resource.file, resource.line, message)
 
 
+@functools.lru_cache(maxsize=8192)
+def _json(text: str) -> object:
+    """A JSON document, parsed once however many rules and resources read it (the same
+    lifecycle policy is on every repository). Shared: rules only read it."""
+    return json.loads(text)
+
+
 # --- security groups ---------------------------------------------------------------------
 
 
@@ -256,13 +263,6 @@ def vpc_endpoints(inv: Inventory, exp: Expected) -> Iterator[Violation]:
 
 
 # --- ECR ---------------------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=8192)
-def _json(text: str) -> object:
-    """A JSON document, parsed once however many rules and resources read it (the same
-    lifecycle policy is on every repository). Shared: rules only read it."""
-    return json.loads(text)
 
 
 def _lifecycle_problems(policy: object, want: list[tuple]) -> list[str]:
@@ -474,6 +474,7 @@ def _identity_documents(resources: Inventory | list[Resource]) -> list[tuple[Res
 
 
 def _later(wait: Callable[[], list]) -> Iterator:
+    """The findings, waited for only when the first of them is read."""
     yield from wait()
 
 

@@ -231,3 +231,14 @@ def test_the_inventorys_indexes_follow_its_resources_when_a_plan_replaces_them()
     inventory.resources.append(resource("aws_a", "w"))
     assert [r.name for r in inventory.of_type("aws_a")] == ["z", "w"]
     assert [r.name for r in inventory.of_type("aws_a", "aws_c")] == ["z", "y", "w"]
+
+
+def test_locals_are_resolved_and_one_repeated_undefined_or_cyclic_stays_text(tmp_path):
+    hcl = ('locals {\n  doc = { Statement = [] }\n  a = local.b\n  b = local.a\n  twice = 1\n}\n\n'
+           'locals {\n  twice = 2\n  role = aws_iam_role.r.name\n}\n\n'
+           'resource "aws_iam_role" "r" {\n  name = "the-role"\n}\n\n'
+           'resource "aws_iam_role_policy" "p" {\n  role = local.role\n  policy = jsonencode(local.doc)\n'
+           '  cyclic = local.a\n  twice = local.twice\n  undefined = local.missing\n}\n')
+    values = from_hcl(_root_with(tmp_path, hcl)).of_type("aws_iam_role_policy")[0].values
+    assert values["policy"] == '{"Statement":[]}' and values["role"] == "the-role"
+    assert (values["cyclic"], values["twice"], values["undefined"]) == ("local.a", "local.twice", "local.missing")
