@@ -32,8 +32,9 @@ _REFERENCE = rf"{_IDENT}(?:\.{_IDENT}|\[[0-9]+\])*"
 _NUMBER = r"-?[0-9]{1,15}(?:\.[0-9]{1,15})?"
 # The common value, one scalar (string, number, reference), matched at once.
 _SCALAR = re.compile(rf'"([^"\\]*)"|({_NUMBER})|({_REFERENCE})')
-# The tokens of any other one-line value; (5) is anything else, which declines.
-_TOKEN = re.compile(rf'[ \t]*(?:("[^"\\]*")|({_NUMBER})(?![A-Za-z0-9_.-])|({_REFERENCE})|([\[\]{{}},=])|(\S))')
+# The tokens of any other one-line value; (5) is any other character (a vertical tab, a
+# carriage return...), which declines: HCL's whitespace is spaces and tabs.
+_TOKEN = re.compile(rf'[ \t]*(?:("[^"\\]*")|({_NUMBER})(?![A-Za-z0-9_.-])|({_REFERENCE})|([\[\]{{}},=])|(.))')
 _IDENT_ONLY = re.compile(_IDENT)
 _KEYWORDS = {"true": True, "false": False, "null": None}
 
@@ -84,7 +85,7 @@ class _Parser:
             start, offset = offset, offset + len(line) + 1
             frame = stack[-1]
             if frame.is_list:
-                self._list_line(line.strip(), stack, frame)
+                self._list_line(line.strip(" \t"), stack, frame)
                 continue
             match = _LINE.match(line)
             if match is None:

@@ -102,6 +102,9 @@ DECLINED = {
     "jsonencode of a call": 'resource "a" "b" {\n  policy = jsonencode(merge(var.a, var.b))\n}\n',
     "jsonencode with text after it": 'resource "a" "b" {\n  policy = jsonencode(local.a) # why\n}\n',
     "a for expression": 'resource "a" "b" {\n  ids = [for x in var.y : x]\n}\n',
+    "a vertical tab in a value": 'resource "a" "b" {\n  ids = [1,\v2]\n}\n',
+    "a form feed after a list item": 'resource "a" "b" {\n  ids = [\n    1,\f\n  ]\n}\n',
+    "CRLF line ends": 'resource "a" "b" {\r\n  name = "x"\r\n}\r\n',
 }
 
 
@@ -214,7 +217,8 @@ def files(draw, style: str = LAYOUT) -> str:
     return "\n".join(lines)
 
 
-EDITS = ["${", "%{", "\\", ",", "}", ")", "]", "{", "[", "#", "=", '"', " ", "\n", "\u00e9", "?", "e3", "/*", "<<EOF\n"]
+EDITS = ["${", "%{", "\\", ",", "}", ")", "]", "{", "[", "#", "=", '"', " ", "\n", "\u00e9", "?", "e3", "/*", "<<EOF\n",
+         "\t", "\v", "\f", "\r"]
 
 
 @st.composite
