@@ -36,6 +36,7 @@ _SCALAR = re.compile(rf'"([^"\\]*)"|({_NUMBER})|({_REFERENCE})')
 # carriage return...), which declines: HCL's whitespace is spaces and tabs.
 _TOKEN = re.compile(rf'[ \t]*(?:("[^"\\]*")|({_NUMBER})(?![A-Za-z0-9_.-])|({_REFERENCE})|([\[\]{{}},=])|(.))')
 _IDENT_ONLY = re.compile(_IDENT)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # control characters but tab and newline
 _KEYWORDS = {"true": True, "false": False, "null": None}
 
 
@@ -60,6 +61,8 @@ def parse(text: str) -> tuple[dict, list[tuple[int, str]]] | None:
     """(the values, [(offset of the line, KEY) for each `KEY = jsonencode(`]), or None."""
     if not text.isascii():
         return None  # HCL normalises Unicode strings (NFC): its parser knows how
+    if _CONTROL.search(text):
+        return None  # HCL refuses a carriage return in a string, for one: its parser says so
     try:
         return _Parser().parse(text)
     except _Decline:
@@ -282,8 +285,7 @@ def _reference(text: str) -> object:
 
 
 def _number(text: str) -> int | float:
-    """As HCL's JSON writes a number and Python reads it back: integral values as int."""
-    if "." not in text:
-        return int(text)
-    value = float(text)
-    return int(value) if value.is_integer() else value
+    """As HCL's JSON writes a number (exactly, trailing zeros dropped) and Python reads it
+    back: an int where the fraction is all zeros, else a float (999.9999... included)."""
+    whole, _, fraction = text.partition(".")
+    return int(whole) if not fraction.strip("0") else float(text)

@@ -105,6 +105,8 @@ DECLINED = {
     "a vertical tab in a value": 'resource "a" "b" {\n  ids = [1,\v2]\n}\n',
     "a form feed after a list item": 'resource "a" "b" {\n  ids = [\n    1,\f\n  ]\n}\n',
     "CRLF line ends": 'resource "a" "b" {\r\n  name = "x"\r\n}\r\n',
+    "a carriage return in a string": 'resource "a" "b" {\n  name = "x\ry"\n}\n',
+    "a NUL in a comment": '# a\x00\nresource "a" "b" {\n  name = "x"\n}\n',
 }
 
 
@@ -128,11 +130,13 @@ NAMES = {LAYOUT: st.sampled_from(["name", "id", "tags", "policy", "rules", "a-b"
 LABELS = {LAYOUT: st.text(alphabet="abcxyz_-.0 ", min_size=1, max_size=6),
           WIDE: st.text(alphabet="abcxyz_-.0 $%{}", min_size=1, max_size=6)}
 STRINGS = {LAYOUT: st.text(alphabet="abz AZ09-_./:*@+=,;()[]{}#$%'", max_size=12),
-           WIDE: st.text(alphabet="abz AZ09-_./:*@+=,;()[]{}#$%\\\"'", max_size=12)}
+           WIDE: st.text(alphabet="abz AZ09-_./:*@+=,;()[]{}#$%\\\"'\t\r\v\x00\x1b", max_size=12)}
 SCALARS = {style: st.one_of(
     STRINGS[style].map(lambda s: f'"{s}"'),
     st.integers(-10**15 + 1, 10**15 - 1).map(str) if style == LAYOUT else st.integers(-10**17, 10**17).map(str),
     st.decimals(min_value=-1000, max_value=1000, places=3, allow_nan=False, allow_infinity=False).map(str),
+    st.tuples(st.integers(0, 10**15 - 1), st.text(alphabet="09", min_size=1, max_size=15)).map(
+        lambda parts: f"{parts[0]}.{parts[1]}"),  # 999.999...: a float that rounds to an integer
     st.sampled_from(["true", "false", "null", "aws_iam_role.r.arn", "aws_x.y[0].id", "local.z", "-0", "007", "a-b"]
                     + (["var.true", "1e3", "0.50", "x.null"] if style == WIDE else [])),
 ) for style in (LAYOUT, WIDE)}
@@ -218,7 +222,7 @@ def files(draw, style: str = LAYOUT) -> str:
 
 
 EDITS = ["${", "%{", "\\", ",", "}", ")", "]", "{", "[", "#", "=", '"', " ", "\n", "\u00e9", "?", "e3", "/*", "<<EOF\n",
-         "\t", "\v", "\f", "\r"]
+         "\t", "\v", "\f", "\r", "\x00", "\x1b"]
 
 
 @st.composite
