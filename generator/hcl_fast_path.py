@@ -11,7 +11,8 @@ such a text, parse() returns exactly what the slow path (`pygohcl.loads` of the 
 each `KEY = jsonencode(` unwrapped, see hcl_reader) returns, key order included, and the
 offsets of the lines holding `KEY = jsonencode(`. For anything else it returns None: a
 comment after a value, an interpolation, an escape, a heredoc, a function call, a
-conditional, a repeated attribute, an unclosed bracket. Declining costs only time, so every
+conditional, a repeated attribute, an unclosed bracket, a character outside ASCII, a
+control character other than tab and newline. Declining costs only time, so every
 doubt declines; tests/test_hcl_fast_path.py compares both paths on every rendered tree,
 every mutant, and some 1,400 generated and edited files on every run.
 """
