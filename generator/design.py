@@ -125,7 +125,11 @@ class LifecyclePolicy:
 
 def lifecycle_policies(repositories: Iterable[Repository]) -> tuple[LifecyclePolicy, ...]:
     """The distinct lifecycle policies of a root's repositories, each to be written once."""
-    by_local = {repo.lifecycle_local: repo.lifecycle for repo in repositories}
+    by_local: dict[str, tuple[LifecycleRule, ...]] = {}
+    for repo in repositories:
+        if by_local.setdefault(repo.lifecycle_local, repo.lifecycle) != repo.lifecycle:
+            # A setting that varies by project besides the number kept needs it in the name.
+            raise AssertionError(f"two lifecycle policies named {repo.lifecycle_local}")
     return tuple(LifecyclePolicy(local, rules) for local, rules in sorted(by_local.items()))
 
 
