@@ -88,8 +88,8 @@ def read_root(out_env: Path, root: str) -> RootBlocks:
             except Exception as exc:  # pygohcl raises HCLParseError with HCL's own diagnostic
                 raise HclReadError(_located(file, str(exc))) from None
         locals_offsets = [m.start() for m in _LOCALS_HEADER.finditer(text)] if "locals" in parsed else []
-        encoded = _owners(calls, [m.start() for m in header_matches], locals_offsets)
-        encoded_locals |= encoded.pop(_LOCALS, set())
+        encoded, in_locals = _owners(calls, [m.start() for m in header_matches], locals_offsets)
+        encoded_locals |= in_locals
         for block in _as_list(parsed.get("locals") or []):
             repeated |= locals_.keys() & block.keys()  # Terraform refuses a local defined twice
             locals_.update(block)
@@ -145,7 +145,6 @@ class _Scope:
 
 
 _UNKNOWN = object()
-_LOCALS = -1  # _owners' key for the calls inside a locals block
 
 
 def _located(file: str, diagnostic: str) -> str:
@@ -187,17 +186,23 @@ def _lines_at(text: str, offsets: list[int | None]) -> dict[int | None, int | No
     return lines
 
 
-def _owners(calls: list[tuple[int, str]], headers: list[int], locals_headers: list[int] = ()) -> dict[int, set[str]]:
-    """By the offset of the resource header each call sits under, the keys encoded; under
-    _LOCALS, the locals encoded."""
+def _owners(calls: list[tuple[int, str]], headers: list[int],
+            locals_headers: list[int]) -> tuple[dict[int, set[str]], set[str]]:
+    """The keys encoded, by the offset of the resource header each call sits under; and the
+    locals encoded (calls under a `locals` header)."""
     owners = sorted([*headers, *locals_headers])
     in_locals = set(locals_headers)
     encoded: dict[int, set[str]] = {}
+    encoded_locals: set[str] = set()
     for offset, key in calls:
         owner = bisect.bisect_right(owners, offset) - 1
-        if owner >= 0:
-            encoded.setdefault(_LOCALS if owners[owner] in in_locals else owners[owner], set()).add(key)
-    return encoded
+        if owner < 0:
+            continue
+        if owners[owner] in in_locals:
+            encoded_locals.add(key)
+        else:
+            encoded.setdefault(owners[owner], set()).add(key)
+    return encoded, encoded_locals
 
 
 def _closing_paren(text: str, opening: int) -> int | None:

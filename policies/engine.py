@@ -11,8 +11,7 @@ from generator.config.loader import load_environment
 from policies import checkov_runner, iam_catalogue
 from policies.expected import Expected
 from generator.inventory import Inventory, from_hcl, merge_plan
-from policies import rules
-from policies.rules import RULES, Violation
+from policies.rules import RULES, Violation, prefetch
 
 FORMATS = ("text", "json", "junit", "sarif")
 
@@ -36,7 +35,7 @@ def check(config_dir: Path, out_dir: Path, env: str, plans: tuple[Path, ...] = (
     loaded = load_environment(config_dir, env)
     out_env = out_dir / env
     with iam_catalogue.loaded_aside():  # AWS's catalogue loads in another process while the HCL is read
-        inventory = from_hcl(out_env, on_read=rules.prefetch)  # the catalogue starts on each root once it is read
+        inventory = from_hcl(out_env, on_read=prefetch)  # the catalogue starts on each root once it is read
         plan_roots = [merge_plan(inventory, plan) for plan in plans]
         expected = Expected(env, loaded.config)
         report = Report(env, out_env, len(RULES), len(inventory.resources), evaluate(inventory, expected),
