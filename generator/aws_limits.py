@@ -23,12 +23,12 @@ REQUIRED_INTERFACE_ENDPOINTS = ("sagemaker.api", "sagemaker.runtime", "sts", "lo
 # Extras a platform may add; "studio" is the one whose service name has a different shape.
 OPTIONAL_INTERFACE_ENDPOINTS = ("studio", "notebook", "servicecatalog", "kms", "events")
 
-MODEL_PACKAGE_GROUP_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+MODEL_PACKAGE_GROUP_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}\Z")
 MODEL_PACKAGE_GROUP_MAX = 63
-ECR_REPOSITORY_NAME = re.compile(r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+ECR_REPOSITORY_NAME = re.compile(r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*\Z")
 ECR_REPOSITORY_MAX = 256
 IAM_ROLE_MAX = 64
-IAM_ROLE_NAME = re.compile(r"^[\w+=,.@-]+$")
+IAM_ROLE_NAME = re.compile(r"^[A-Za-z0-9_+=,.@-]+\Z")
 
 
 def interface_service_name(region: str, endpoint: str) -> str:

@@ -207,7 +207,7 @@ def model_package_group_names(inv: Inventory, exp: Expected) -> Iterator[Violati
                                 f"model package group {project.group!r} of {project.team}/{project.name} is missing")
 
 
-@rule("TFG-NAME-004", "IAM role names fit AWS's limits: at most 64 characters of [\\w+=,.@-].")
+@rule("TFG-NAME-004", "IAM role names fit AWS's limits: at most 64 characters of [A-Za-z0-9_+=,.@-].")
 def role_names(inv: Inventory, exp: Expected) -> Iterator[Violation]:
     for role in inv.of_type("aws_iam_role"):
         name = str(role.values.get("name", ""))

@@ -175,6 +175,22 @@ def test_bad_values_are_named_exactly(config_dir, field, old, new, message):
     assert error_of(config_dir) == f"test.yaml:{line}: {field}: {message}"
 
 
+# IAM's CreateRole: a role name is "upper and lowercase alphanumeric characters with no
+# spaces", plus _+=,.@-, 1 to 64 of them (AWS's [\w+=,.@-] is ASCII: "rôle" fails at apply).
+@pytest.mark.parametrize("role", ["rc-sagemaker", "Role_+=,.@-9", "r" * 64,
+                                  "arn:aws:iam::123456789012:role/service-role/fd-role"])
+def test_an_execution_role_iam_accepts(config_dir, role):
+    (config_dir / "test.yaml").write_text(MINIMAL.replace("rc-sagemaker", role))
+    assert load_environment(config_dir, "test").config.teams["rc"].execution_role == role
+
+
+@pytest.mark.parametrize("role", ["rôle", "rc sagemaker", "r" * 65, "ＲＣ", "service-role/fd-role",
+                                  "arn:aws:iam::123456789012:role/sérvice/fd-role"])
+def test_an_execution_role_iam_refuses_is_named(config_dir, role):
+    (config_dir / "test.yaml").write_text(MINIMAL.replace("rc-sagemaker", f"'{role}'"))
+    assert error_of(config_dir).startswith(f"test.yaml:12: teams.rc.execution_role: '{role}' does not match ^")
+
+
 def test_a_stage_name_that_breaks_the_ecr_pattern(config_dir):
     (config_dir / "test.yaml").write_text(MINIMAL + "ecr:\n  project_repos: [Training]\n")
     assert error_of(config_dir) == (

@@ -205,6 +205,13 @@ MUTANTS: list[Mutant] = [
            replace(RC_IAM, '"acme-sm-rc-anti-money-laundering-execution"',
                    '"acme-sm-rc-anti-money-laundering-execution-role-for-sagemaker-jobs"'),
                    "teams/rc:aws_iam_role.anti_money_laundering"),
+    # AWS's [\w+=,.@-] is ASCII: a letter with an accent passes a Unicode \w and fails at apply.
+    Mutant("a role name with an accented letter", "TFG-NAME-004",
+           replace(RC_IAM, '"acme-sm-rc-anti-money-laundering-execution"', '"acme-sm-rc-anti-money-laundéring-execution"'),
+           "teams/rc:aws_iam_role.anti_money_laundering"),
+    Mutant("a role name ending in a newline", "TFG-NAME-004",
+           replace(RC_IAM, '"acme-sm-rc-anti-money-laundering-execution"', '"acme-sm-rc-anti-money-laundering-execution\\n"'),
+           "teams/rc:aws_iam_role.anti_money_laundering"),
     Mutant("a lifecycle policy that keeps 100", "TFG-ECR-001",
            replace("teams/algo/ecr.tf", "countNumber = 10 }", "countNumber = 100 }"),
            "teams/algo:aws_ecr_lifecycle_policy.recommendation_engine_preprocessing"),
