@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 # Each command imports what it needs itself: `tfgen check` in CI should not pay for jinja2,
-# and the processes `check` starts (they import this module again) not for pydantic.
+# and the worker processes a large check spawns (they import this module again) not for pydantic.
 
 CONFIG_DIR_HELP = "Folder of the environment YAML files."
 OUT_DIR_HELP = "Folder the Terraform is written to (one subfolder per environment)."

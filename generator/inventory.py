@@ -10,10 +10,8 @@ rule runs unchanged on either input.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,6 +113,9 @@ def from_hcl(out_env: Path, on_read: Callable[[list[Resource]], None] | None = N
             # Reading holds the GIL: this process reads its share of the roots while worker
             # processes read the rest. Spawned, not forked: a fork of a process that has
             # already called into Go (HCL's parser, for a file off the fast path) hangs.
+            import multiprocessing  # here, not at the top: a small check never starts a worker
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
             ordered = sorted(roots, key=sizes.__getitem__, reverse=True)
             context = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(max_workers=processes - 1, mp_context=context) as pool:
