@@ -4,7 +4,10 @@ and TFG-IAM-004 with a failing and a passing policy."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -93,8 +96,6 @@ def test_the_shortcuts_change_no_finding():
     tfgen's fast path finds exactly what parliament's own entry point finds (run in a fresh
     process, where nothing is memoised)."""
     import shutil
-    import subprocess
-    import sys
     import tempfile
     from pathlib import Path
 
@@ -148,3 +149,19 @@ def test_a_catalogue_process_that_died_is_reported_not_waited_for():
         iam_catalogue._aside.process.kill()
         with pytest.raises(RuntimeError, match="ended without an answer"):
             iam_catalogue.findings_of([policy(*FAILING["unknown action"][:1])])
+
+
+def test_the_catalogues_process_imports_tfgens_policies_not_the_working_directorys(tmp_path):
+    """A platform repository may well have a policies/ folder of its own: the catalogue's
+    process, started by the installed `tfgen`, must still import tfgen's, and find what
+    this process finds (an unknown action)."""
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "__init__.py").write_text("raise ImportError('the repository's own policies')\n")
+    script = ("from policies import iam_catalogue\n"
+              "with iam_catalogue.loaded_aside():\n"
+              f"    print(iam_catalogue.findings_of([{policy(*FAILING['unknown action'][:1])!r}]))\n")
+    # -P, as the installed `tfgen` runs: its own folder, not the working directory, on sys.path
+    run = subprocess.run([sys.executable, "-P", "-c", script], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=60, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert run.returncode == 0, run.stderr
+    assert "UNKNOWN_ACTION" in run.stdout
