@@ -159,7 +159,8 @@ def markdown(results: list[dict], plans: dict[int, Sample], command: str) -> str
     lines = [f"Machine: {machine()}. Produced by `{command}` "
              f"({time.strftime('%Y-%m-%d')}); every figure is the median of the runs, with min and max.", "",
              "Synthetic organisations (`benchmarks/synthetic.py`): N projects over min(50, N/20) teams, each "
-             "project with three repositories and an inference endpoint (so two alarms), alarms on, protected.",
+             "project with three repositories, an inference endpoint (so two alarms) and an existing execution role "
+             "of its own, alarms on, protected.",
              "", "| projects | teams | `tfgen render` | peak memory | `tfgen check --no-checkov` | `checkov -d` "
              "| checkov / check |", "|---|---|---|---|---|---|---|"]
     for r in results:

@@ -15,11 +15,13 @@ def teams_for(projects: int) -> int:
 
 def organisation(projects: int, teams: int | None = None, account: str = "123456789012") -> dict:
     teams = teams or teams_for(projects)
-    org: dict[str, dict] = {f"team{t:02d}": {"execution_role": f"team{t:02d}-sagemaker", "projects": {}}
-                            for t in range(teams)}
+    org: dict[str, dict] = {f"team{t:02d}": {"projects": {}} for t in range(teams)}
     for index in range(projects):
         team = f"team{index % teams:02d}"
-        org[team]["projects"][f"project-{index:04d}"] = {"endpoints": {f"endpoint-{index:04d}": {}}}
+        # Each project runs as an existing role of its own: IAM holds one role's inline policies
+        # to 10,240 characters in all, about eight projects' worth, so a team of twenty cannot share one.
+        org[team]["projects"][f"project-{index:04d}"] = {"execution_role": f"project-{index:04d}-sagemaker",
+                                                         "endpoints": {f"endpoint-{index:04d}": {}}}
     return {
         "company": "acme", "tag_prefix": "acme-sm", "region": "eu-west-1", "account_id": account,
         "protected": True,

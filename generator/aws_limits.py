@@ -1,6 +1,7 @@
 """AWS's own rules that the configuration and the policies both check against."""
 
 import ipaddress
+import json
 import re
 
 # CloudWatch Logs PutRetentionPolicy accepts only these values.
@@ -29,6 +30,17 @@ ECR_REPOSITORY_NAME = re.compile(r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(
 ECR_REPOSITORY_MAX = 256
 IAM_ROLE_MAX = 64
 IAM_ROLE_NAME = re.compile(r"^[A-Za-z0-9_+=,.@-]+\Z")
+# IAM's quota on one role's inline policies, all of them together, in characters, white space
+# not counted; fixed (no quota increase). PutRolePolicy past it: LimitExceeded.
+ROLE_INLINE_POLICIES_MAX = 10_240
+_WHITE_SPACE = re.compile(r"\s")
+
+
+def policy_characters(document: object) -> int:
+    """A policy's size as IAM counts it against its quotas: the characters of its JSON, white
+    space not counted (a JSON text is counted as written; a document as jsonencode writes it)."""
+    text = document if isinstance(document, str) else json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+    return len(_WHITE_SPACE.sub("", text))
 
 
 def interface_service_name(region: str, endpoint: str) -> str:

@@ -497,6 +497,7 @@ def design(loaded: LoadedEnvironment) -> Design:
     )
     result = Design(env=loaded.name, config=cfg, platform=platform, teams=teams, protected=cfg.protected)
     _check_composed_names(loaded, result)
+    _check_role_policy_sizes(loaded, result)
     return result
 
 
@@ -870,6 +871,39 @@ def _endpoint(cfg: Environment, name: str, endpoint, topic_arn: str | None) -> E
                              missing_data="breaching", **common),)
     return EndpointMonitoring(eid, name, f"/aws/sagemaker/Endpoints/{name}", alarms,
                               retention_days=cfg.logs.retention_days.endpoints)
+
+
+def policy_document(policy: RolePolicy) -> dict:
+    """The policy as IAM receives it from jsonencode."""
+    return {"Version": "2012-10-17", "Statement": [statement.document() for statement in policy.statements]}
+
+
+def role_policy_characters(projects: Iterable[ProjectDesign]) -> dict[str, int]:
+    """For each execution role, the characters of the inline policies tfgen puts on it."""
+    sizes: dict[str, int] = {}
+    for project in projects:
+        for policy in project.policies:
+            sizes[project.role.name] = (sizes.get(project.role.name, 0)
+                                        + aws_limits.policy_characters(policy_document(policy)))
+    return sizes
+
+
+def _check_role_policy_sizes(loaded: LoadedEnvironment, result: Design) -> None:
+    """IAM refuses an inline policy that takes one role past 10,240 characters in all: a team
+    role shared by many projects gets there (about 1,200 characters a project), and only at
+    apply, after some of the policies are in. Report it here, at the YAML that chose the role."""
+    projects = [project for team in result.teams for project in team.projects]
+    for role, size in role_policy_characters(projects).items():
+        if size <= aws_limits.ROLE_INLINE_POLICIES_MAX:
+            continue
+        users = [project for project in projects if project.role.name == role]
+        path = users[0].role.yaml_path
+        file, line = loaded.where(path)
+        raise ConfigError(file, line, ".".join(path),
+                          f"the role {role} would carry {len(users)} projects' inline policies, {size:,} characters "
+                          f"(white space not counted): IAM allows {aws_limits.ROLE_INLINE_POLICIES_MAX:,} on one role "
+                          f"in all. Give some of {', '.join(f'{p.team}/{p.name}' for p in users)} an "
+                          "execution_role of their own (or create_execution_role: true)")
 
 
 def _check_composed_names(loaded: LoadedEnvironment, result: Design) -> None:

@@ -13,7 +13,8 @@ import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
-from generator.design import Design, ProjectDesign, SecurityGroup
+from generator import aws_limits
+from generator.design import Design, ProjectDesign, SecurityGroup, role_policy_characters
 from generator.errors import TfgenError
 from generator.rule_key import designed_rule_key, live_rule_key
 from generator.rule_key import describe as describe_rule
@@ -194,7 +195,26 @@ def _roles(d: Design, iam) -> Iterator[Check]:
             yield Check(f"execution role {name}", FAIL, "does not trust sagemaker.amazonaws.com: jobs cannot run as it",
                         "add sagemaker.amazonaws.com (sts:AssumeRole) to its trust policy")
         else:
-            yield Check(f"execution role {name}", PASS, f"exists and trusts SageMaker; used by {users}")
+            yield _inline_policy_room(iam, name, projects, users)
+
+
+def _inline_policy_room(iam, name: str, projects: list[ProjectDesign], users: str) -> Check:
+    """IAM holds a role's inline policies, all together, to 10,240 characters: the role's own
+    count with tfgen's (a policy of tfgen's name already on it is replaced, not added)."""
+    ours = {policy.name for project in projects for policy in project.policies}
+    own = [policy for page in iam.get_paginator("list_role_policies").paginate(RoleName=name)
+           for policy in page["PolicyNames"] if policy not in ours]
+    own_size = sum(aws_limits.policy_characters(iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"])
+                   for policy in own)
+    planned = role_policy_characters(projects)[name]
+    total, limit = own_size + planned, aws_limits.ROLE_INLINE_POLICIES_MAX
+    sizes = (f"inline policies {total:,} characters of IAM's {limit:,} ({own_size:,} in {len(own)} of its own, "
+             f"{planned:,} of tfgen's; white space not counted)")
+    if total > limit:
+        move = f"move its own inline policies ({', '.join(own)}) into managed policies, or " if own else ""
+        return Check(f"execution role {name}", FAIL, f"trusts SageMaker, but {sizes}: apply would fail part-way",
+                     f"{move}give some of {users} an execution_role of their own")
+    return Check(f"execution role {name}", PASS, f"exists and trusts SageMaker; used by {users}; {sizes}")
 
 
 # --- what exists already -----------------------------------------------------------------

@@ -495,6 +495,27 @@ def eni_in_vpc(inv: Inventory, exp: Expected) -> Iterator[Violation]:
                                                   f"ArnEquals ec2:Vpc = {vpc}")
 
 
+@rule("TFG-IAM-006", "The inline policies on one IAM role fit IAM's quota: 10,240 characters in all, white space "
+                     "not counted (a role shared by many projects gets there, and apply fails part-way).")
+def role_policy_quota(inv: Inventory, exp: Expected) -> Iterator[Violation]:
+    # Roles are counted across roots: two teams may name the same existing role. A reference
+    # inside a policy (unknown until apply) is counted as written.
+    total: dict[str, int] = {}
+    for resource, document in _policies(inv.of_type("aws_iam_role_policy")):
+        role = resource.values.get("role")
+        named = inv.find(resource.root, role)
+        if named is not None:
+            role = named.values.get("name", role)
+        if not isinstance(role, str) or document is None:
+            continue
+        before = total.get(role, 0)
+        total[role] = before + aws_limits.policy_characters(document)
+        if before <= aws_limits.ROLE_INLINE_POLICIES_MAX < total[role]:
+            yield at("TFG-IAM-006", resource, f"takes the inline policies on role {role} to {total[role]:,} characters "
+                                              f"(white space not counted): IAM refuses past "
+                                              f"{aws_limits.ROLE_INLINE_POLICIES_MAX:,}")
+
+
 # --- resource policies and trust ---------------------------------------------------------
 
 

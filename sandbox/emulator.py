@@ -31,7 +31,10 @@ passes here would pass on a real account (the brownfield tests depend on these):
   - an ECR lifecycle policy that breaks the rules AWS's documentation states for its rules
     (moto checks each rule's fields, not the rules together): priorities unique, the
     tagStatus any rule last, tagged rules with a prefix or pattern list and untagged ones
-    without (AWS: InvalidParameterException).
+    without (AWS: InvalidParameterException);
+  - PutRolePolicy that takes a role's inline policies, all together, past 10,240 characters,
+    white space not counted (AWS: LimitExceeded, "Maximum policy size of 10240 bytes exceeded
+    for role NAME"); moto keeps the quota only in GetAccountSummary.
 """
 
 from __future__ import annotations
@@ -108,6 +111,7 @@ def _install_shims() -> None:
     _shim_delete_model_package()
     _shim_alarm_actions()
     _shim_event_targets_on_sns()
+    _shim_role_inline_policy_quota()
 
 
 def _shim_delete_model_package_group() -> None:
@@ -212,6 +216,25 @@ def _shim_duplicate_model_package_group() -> None:
         return create(self, model_package_group_name, *args, **kwargs)
 
     SageMakerModelBackend.create_model_package_group = create_model_package_group
+
+
+def _shim_role_inline_policy_quota() -> None:
+    from moto.iam.exceptions import LimitExceededException
+    from moto.iam.models import IAMBackend
+
+    from generator import aws_limits
+
+    put = IAMBackend.put_role_policy
+
+    def put_role_policy(self, role_name: str, policy_name: str, policy_json: str) -> None:
+        others = {name: text for name, text in self.get_role(role_name).policies.items() if name != policy_name}
+        size = sum(aws_limits.policy_characters(text) for text in [*others.values(), policy_json])
+        if size > aws_limits.ROLE_INLINE_POLICIES_MAX:
+            raise LimitExceededException(
+                f"Maximum policy size of {aws_limits.ROLE_INLINE_POLICIES_MAX} bytes exceeded for role {role_name}")
+        put(self, role_name, policy_name, policy_json)
+
+    IAMBackend.put_role_policy = put_role_policy
 
 
 def lifecycle_policy_problem(rules: list[dict]) -> str | None:

@@ -273,6 +273,30 @@ def test_existing_execution_role_gets_the_policy_and_no_new_role(config_dir):
     assert 'role = "ds-existing"' in iam
 
 
+def _projects(count: int, own_roles: bool = False) -> str:
+    return "".join(f"      project-{n:02d}:" + (f"\n        execution_role: project-{n:02d}-role\n" if own_roles else " {}\n")
+                   for n in range(count))
+
+
+def test_a_role_shared_past_iams_inline_policy_quota_is_refused_at_its_line(config_dir):
+    """IAM: one role's inline policies together at most 10,240 characters (white space not
+    counted). Twelve projects' workload policies on the team role are past it: apply would
+    fail part-way, so render refuses, at the line that names the role."""
+    (config_dir / "test.yaml").write_text(MINIMAL.replace("      fraud-detection: {}\n", _projects(12)))
+    with pytest.raises(ConfigError) as caught:
+        render(config_dir, "test")
+    message = caught.value.message.replace(str(config_dir) + "/", "")
+    assert message.startswith("test.yaml:12: teams.rc.execution_role: the role rc-sagemaker would carry 12 projects' "
+                              "inline policies, ")
+    assert "IAM allows 10,240 on one role in all" in message and "rc/project-11" in message
+
+
+def test_projects_on_roles_of_their_own_stay_under_the_quota(config_dir):
+    (config_dir / "test.yaml").write_text(MINIMAL.replace("      fraud-detection: {}\n", _projects(12, own_roles=True)))
+    iam = render(config_dir, "test").files["teams/rc/iam.tf"]
+    assert iam.count('resource "aws_iam_role_policy"') == 12
+
+
 def test_names_that_collide_once_composed(config_dir):
     (config_dir / "test.yaml").write_text(MINIMAL + "  rc-fraud:\n    execution_role: x\n    projects:\n"
                                                     "      detection: {}\n")

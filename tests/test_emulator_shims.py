@@ -114,3 +114,29 @@ def test_the_rendered_lifecycle_policy_is_accepted(emulator):
     ecr.create_repository(repositoryName=repo.name)
     ecr.put_lifecycle_policy(repositoryName=repo.name, lifecyclePolicyText=json.dumps({"rules": rules}))
     assert [r["selection"]["tagStatus"] for r in rules] == ["untagged", "tagged", "tagged", "any"]
+
+
+def inline_policy(characters: int) -> dict:
+    """A policy of exactly this many characters as IAM counts them (white space not counted)."""
+    document = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::acme-data/"}]}
+    document["Statement"][0]["Resource"] += "x" * (characters - len(json.dumps(document, separators=(",", ":"))))
+    return document
+
+
+def test_a_roles_inline_policies_stop_at_10240_characters(emulator):
+    """IAM's quota: one role's inline policies, together, at most 10,240 characters, white
+    space not counted; a policy put again under its name replaces the old one."""
+    iam = boto_client(emulator, "iam", REGION)
+    iam.create_role(RoleName="acme-sagemaker-rc", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
+                                                "Action": "sts:AssumeRole"}]}))
+    put = iam.put_role_policy
+    put(RoleName="acme-sagemaker-rc", PolicyName="a", PolicyDocument=json.dumps(inline_policy(6_000), indent=4))
+    put(RoleName="acme-sagemaker-rc", PolicyName="b", PolicyDocument=json.dumps(inline_policy(4_240)))  # 10,240
+    assert error_of(put, RoleName="acme-sagemaker-rc", PolicyName="b",
+                    PolicyDocument=json.dumps(inline_policy(4_241))) == (
+        "LimitExceeded", "Maximum policy size of 10240 bytes exceeded for role acme-sagemaker-rc")
+    put(RoleName="acme-sagemaker-rc", PolicyName="a", PolicyDocument=json.dumps(inline_policy(5_000)))  # replaced
+    put(RoleName="acme-sagemaker-rc", PolicyName="c", PolicyDocument=json.dumps(inline_policy(1_000)))
+    assert sorted(iam.list_role_policies(RoleName="acme-sagemaker-rc")["PolicyNames"]) == ["a", "b", "c"]

@@ -164,3 +164,35 @@ def test_an_s3_gateway_on_other_route_tables_is_no_obstacle(emulator, tmp_path):
     assert code == 0
     assert checks["endpoint s3"]["found"] == (f"{gateway} serves other route tables; tfgen adds one for "
                                               "network.route_table_ids")
+
+
+def _padded_policy(characters: int) -> dict:
+    """An inline policy of exactly this many characters as IAM counts them (no white space)."""
+    document = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::acme-data/"}]}
+    document["Statement"][0]["Resource"] += "x" * (characters - len(json.dumps(document, separators=(",", ":"))))
+    return document
+
+
+def test_a_role_whose_own_inline_policies_leave_no_room_fails(emulator, tmp_path):
+    """IAM holds one role's inline policies to 10,240 characters in all: the team role's own
+    9,500 and tfgen's workload policy (about 1,200) do not fit, and apply would fail part-way.
+    A policy under tfgen's own name is replaced by apply, so it does not count."""
+    sb = lifecycle.prepare(emulator, tmp_path)
+    iam = boto_client(emulator, "iam", REGION)
+    iam.put_role_policy(RoleName="acme-sagemaker-rc", PolicyName="rc-fraud-detection-workload",
+                        PolicyDocument=json.dumps(_padded_policy(9_000)))
+    code, checks = checks_of(sb)
+    assert code == 0, checks
+    assert checks["execution role acme-sagemaker-rc"]["status"] == "PASS"
+    assert "(0 in 0 of its own" in checks["execution role acme-sagemaker-rc"]["found"]
+
+    iam.delete_role_policy(RoleName="acme-sagemaker-rc", PolicyName="rc-fraud-detection-workload")
+    iam.put_role_policy(RoleName="acme-sagemaker-rc", PolicyName="data-access",
+                        PolicyDocument=json.dumps(_padded_policy(9_500), indent=2))  # white space is not counted
+    code, checks = checks_of(sb)
+    role = checks["execution role acme-sagemaker-rc"]
+    assert code == 1 and role["status"] == "FAIL"
+    assert "(9,500 in 1 of its own" in role["found"] and "apply would fail part-way" in role["found"]
+    assert role["fix"] == ("move its own inline policies (data-access) into managed policies, or give some of "
+                           "rc/fraud-detection an execution_role of their own")

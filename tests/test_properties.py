@@ -41,8 +41,10 @@ octet = st.integers(min_value=0, max_value=255)
 @st.composite
 def configurations(draw) -> dict:
     # A project runs as its team's existing role, names its own (by name or ARN), or has tfgen create one.
-    role_choice = st.sampled_from([{}, {"execution_role": "existing-role"},
-                                   {"execution_role": "arn:aws:iam::{account}:role/service-role/project-role"},
+    # (A team role carries at most four projects here: IAM's 10,240 characters of inline policies
+    # on one role hold about eight; tests/test_design.py proves the refusal past that.)
+    role_choice = st.sampled_from([{}, {"execution_role": "{project}-role"},
+                                   {"execution_role": "arn:aws:iam::{account}:role/service-role/{project}-role"},
                                    {"create_execution_role": True, "data_buckets": ["ml-data.example"]}])
     project = st.tuples(st.fixed_dictionaries({}, optional={
         "image_retention": st.integers(min_value=1, max_value=500),
@@ -69,12 +71,13 @@ def configurations(draw) -> dict:
         "logs": {"retention_days": {"training_jobs": draw(st.sampled_from(aws_limits.LOG_RETENTION_DAYS))}},
         "vpc_endpoints": {"extra": draw(st.lists(st.sampled_from(aws_limits.OPTIONAL_INTERFACE_ENDPOINTS),
                                                  unique=True, max_size=3))},
-        "teams": {team: {"execution_role": "team-role", "projects": projects} for team, projects in teams.items()},
+        "teams": {team: {"execution_role": f"{team}-role", "projects": projects} for team, projects in teams.items()},
     }
     for projects in teams.values():
-        for settings_ in projects.values():
-            if "{account}" in settings_.get("execution_role", ""):
-                settings_["execution_role"] = settings_["execution_role"].format(account=config["account_id"])
+        for name, settings_ in projects.items():
+            if "execution_role" in settings_:
+                settings_["execution_role"] = settings_["execution_role"].format(account=config["account_id"],
+                                                                                 project=name)
     if draw(st.booleans()):
         # Addresses as people write them: plus-addressing, dots, hyphens (one subscription label each).
         email = st.builds("{}@{}.example".format, st.text(alphabet="abz09+.-_", min_size=1, max_size=12), slug)

@@ -212,6 +212,15 @@ MUTANTS: list[Mutant] = [
     Mutant("a role name ending in a newline", "TFG-NAME-004",
            replace(RC_IAM, '"acme-sm-rc-anti-money-laundering-execution"', '"acme-sm-rc-anti-money-laundering-execution\\n"'),
            "teams/rc:aws_iam_role.anti_money_laundering"),
+    # IAM holds one role's inline policies to 10,240 characters in all: a statement listing
+    # 240 training-data prefixes takes the team role's past it (apply would fail part-way).
+    Mutant("a workload policy past the role's inline-policy quota", "TFG-IAM-006",
+           in_block(RC_IAM, FRAUD_POLICY, "      # AWS offers no resource type for ListModelPackageGroups",
+                    '      {\n        Sid      = "AllowReadTrainingData"\n        Effect   = "Allow"\n'
+                    '        Action   = ["s3:GetObject"]\n        Resource = [\n'
+                    + "".join(f'          "arn:aws:s3:::acme-fd-data/batch-{n:03d}/*",\n' for n in range(240))
+                    + "        ]\n      },\n      # AWS offers no resource type for ListModelPackageGroups"),
+           "teams/rc:aws_iam_role_policy.fraud_detection", mentions="acme-sagemaker-rc"),
     Mutant("a lifecycle policy that keeps 100", "TFG-ECR-001",
            replace("teams/algo/ecr.tf", "countNumber = 10 }", "countNumber = 100 }"),
            "teams/algo:aws_ecr_lifecycle_policy.recommendation_engine_preprocessing"),
