@@ -233,7 +233,8 @@ def preflight_command(ctx: click.Context, env: str, output_format: str) -> None:
 
     Read-only (Describe/Get/List with boto3; AWS_ENDPOINT_URL for the emulator). Checks the
     VPC (CIDR, DNS support and hostnames), the private subnets (in the VPC, two or more
-    zones) and their route tables, the execution roles (exist, trust SageMaker), and finds
+    zones) and their route tables, the execution roles (exist, trust SageMaker, have room for
+    tfgen's inline policies beside their own: 10,240 characters in all), and finds
     what exists already and would make apply fail: security groups, VPC endpoints,
     repositories, model package groups, log groups. One line per check, PASS / WARN / FAIL,
     with the fix: the YAML switch that adopts it, or what to change in AWS. Exit 1 on any FAIL.

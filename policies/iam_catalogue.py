@@ -201,12 +201,14 @@ def _analyser() -> Callable[[dict], list]:
     from jsoncfg.config_classes import ConfigJSONArray, ConfigJSONObject, ConfigJSONScalar
 
     _import_parliament()
+    import parliament
     from parliament import statement
     from parliament.policy import Policy
 
     # Pure functions of the (read-only) catalogue and their string arguments.
     for name in ("get_privilege_info", "is_arn_match", "is_arn_strictly_valid"):
         setattr(statement, name, functools.lru_cache(maxsize=None)(getattr(statement, name)))
+    parliament.is_glob_match = _literal_prefix_skipped(parliament.is_glob_match)
 
     def tree(value: object):
         """The node tree jsoncfg's parser builds for this JSON value (positions unused)."""
@@ -228,6 +230,25 @@ def _analyser() -> Callable[[dict], list]:
         return policy.findings
 
     return analyse
+
+
+def _literal_prefix_skipped(is_glob_match: Callable[[str, str], bool]) -> Callable[[str, str], bool]:
+    """parliament's is_glob_match(s1, s2) (two globs that can match one string) steps through
+    a common literal prefix one recursive call, and two new slices, per character; an ARN's
+    `model-package-group/` is twenty of them, for every ARN of every policy: a third of the
+    analysis. This skips that prefix in one loop and hands the rest to parliament's own
+    function, which is what its recursion does at each such step (the strings differ there
+    only by what is skipped; neither is empty or all `*` while a literal character leads).
+    Its recursive calls look the name up in its module, so they are sped up too.
+    tests/policies/test_iam_catalogue.py compares the two on generated globs."""
+
+    def skipped(s1: str, s2: str) -> bool:
+        i, shorter = 0, min(len(s1), len(s2))
+        while i < shorter and s1[i] == s2[i] and s1[i] != "*":
+            i += 1
+        return is_glob_match(s1[i:], s2[i:]) if i else is_glob_match(s1, s2)
+
+    return skipped
 
 
 def _import_parliament() -> None:

@@ -3,6 +3,7 @@ and TFG-IAM-004 with a failing and a passing policy."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -10,6 +11,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from policies import iam_catalogue
 from policies.expected import ENI_ACTIONS, REGISTRY_ACTIONS, REGISTRY_LIST_ACTION, STAR_RESOURCE_ACTIONS
@@ -165,3 +168,35 @@ def test_the_catalogues_process_imports_tfgens_policies_not_the_working_director
                          timeout=60, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert run.returncode == 0, run.stderr
     assert "UNKNOWN_ACTION" in run.stdout
+
+
+@functools.lru_cache(maxsize=1)
+def _parliaments_own_glob_match():
+    """parliament's is_glob_match compiled afresh from its source, its recursion calling itself
+    (the module's name now points at tfgen's faster version)."""
+    import ast
+    import inspect
+
+    import parliament
+
+    tree = ast.parse(inspect.getsource(parliament))
+    definition = next(node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "is_glob_match")
+    namespace: dict = {}
+    exec(compile(ast.Module([definition], type_ignores=[]), parliament.__file__, "exec"), namespace)
+    return namespace["is_glob_match"]
+
+
+GLOB = st.text(alphabet="ab*/-", max_size=10)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(GLOB, GLOB)
+def test_glob_matching_skips_a_literal_prefix_and_answers_as_parliament_does(s1, s2):
+    iam_catalogue._analyser()  # installs the faster is_glob_match in parliament's module
+    import parliament
+
+    theirs, ours = _parliaments_own_glob_match(), parliament.is_glob_match
+    assert ours.__qualname__.startswith("_literal_prefix_skipped")
+    assert ours(s1, s2) == theirs(s1, s2)
+    prefix = "model-package-group/"
+    assert ours(prefix + s1, prefix + s2) == theirs(prefix + s1, prefix + s2)
