@@ -12,8 +12,10 @@ parliament's own entry point): the document, already parsed, is handed to parlia
 tree its JSON parser would build (that parser, which tracks line numbers tfgen does not use,
 was half the time); and parliament's pure catalogue lookups (an action's entry, whether an
 ARN matches a resource type's format) are memoised, as the same few actions and ARNs recur
-in every project's policy. In `tfgen check` the catalogue lives in a process of its own
-(loaded_aside), which analyses each root's policies as soon as the root is read.
+in every project's policy. Its glob matching is handed strings with their common literal
+prefix skipped (_literal_prefix_skipped: 0.48-0.74 s to 0.33-0.36 s for a thousand). In
+`tfgen check` the catalogue lives in a process of its own (loaded_aside), which analyses
+each root's policies as soon as the root is read.
 """
 
 from __future__ import annotations
