@@ -12,6 +12,7 @@ import pytest
 from sandbox import emulator as emulator_module
 from sandbox import network
 from sandbox.emulator import boto_client
+from tests.conftest import inline_policy
 
 REGION = "eu-west-1"
 
@@ -114,14 +115,6 @@ def test_the_rendered_lifecycle_policy_is_accepted(emulator):
     ecr.create_repository(repositoryName=repo.name)
     ecr.put_lifecycle_policy(repositoryName=repo.name, lifecyclePolicyText=json.dumps({"rules": rules}))
     assert [r["selection"]["tagStatus"] for r in rules] == ["untagged", "tagged", "tagged", "any"]
-
-
-def inline_policy(characters: int) -> dict:
-    """A policy of exactly this many characters as IAM counts them (white space not counted)."""
-    document = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::acme-data/"}]}
-    document["Statement"][0]["Resource"] += "x" * (characters - len(json.dumps(document, separators=(",", ":"))))
-    return document
 
 
 def test_a_roles_inline_policies_stop_at_10240_characters(emulator):

@@ -18,6 +18,7 @@ from generator.design import design
 from sandbox import emulator as emulator_module
 from sandbox import lifecycle
 from sandbox.emulator import boto_client
+from tests.conftest import inline_policy
 
 REGION = "eu-west-1"
 
@@ -166,14 +167,6 @@ def test_an_s3_gateway_on_other_route_tables_is_no_obstacle(emulator, tmp_path):
                                               "network.route_table_ids")
 
 
-def _padded_policy(characters: int) -> dict:
-    """An inline policy of exactly this many characters as IAM counts them (no white space)."""
-    document = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::acme-data/"}]}
-    document["Statement"][0]["Resource"] += "x" * (characters - len(json.dumps(document, separators=(",", ":"))))
-    return document
-
-
 def test_a_role_whose_own_inline_policies_leave_no_room_fails(emulator, tmp_path):
     """IAM holds one role's inline policies to 10,240 characters in all: the team role's own
     9,500 and tfgen's workload policy (about 1,200) do not fit, and apply would fail part-way.
@@ -181,7 +174,7 @@ def test_a_role_whose_own_inline_policies_leave_no_room_fails(emulator, tmp_path
     sb = lifecycle.prepare(emulator, tmp_path)
     iam = boto_client(emulator, "iam", REGION)
     iam.put_role_policy(RoleName="acme-sagemaker-rc", PolicyName="rc-fraud-detection-workload",
-                        PolicyDocument=json.dumps(_padded_policy(9_000)))
+                        PolicyDocument=json.dumps(inline_policy(9_000)))
     code, checks = checks_of(sb)
     assert code == 0, checks
     assert checks["execution role acme-sagemaker-rc"]["status"] == "PASS"
@@ -189,7 +182,7 @@ def test_a_role_whose_own_inline_policies_leave_no_room_fails(emulator, tmp_path
 
     iam.delete_role_policy(RoleName="acme-sagemaker-rc", PolicyName="rc-fraud-detection-workload")
     iam.put_role_policy(RoleName="acme-sagemaker-rc", PolicyName="data-access",
-                        PolicyDocument=json.dumps(_padded_policy(9_500), indent=2))  # white space is not counted
+                        PolicyDocument=json.dumps(inline_policy(9_500), indent=2))  # white space is not counted
     code, checks = checks_of(sb)
     role = checks["execution role acme-sagemaker-rc"]
     assert code == 1 and role["status"] == "FAIL"

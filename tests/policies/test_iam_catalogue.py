@@ -159,7 +159,7 @@ def test_the_catalogues_process_imports_tfgens_policies_not_the_working_director
     process, started by the installed `tfgen`, must still import tfgen's, and find what
     this process finds (an unknown action)."""
     (tmp_path / "policies").mkdir()
-    (tmp_path / "policies" / "__init__.py").write_text("raise ImportError('the repository's own policies')\n")
+    (tmp_path / "policies" / "__init__.py").write_text('raise ImportError("the repository\'s own policies")\n')
     script = ("from policies import iam_catalogue\n"
               "with iam_catalogue.loaded_aside():\n"
               f"    print(iam_catalogue.findings_of([{policy(*FAILING['unknown action'][:1])!r}]))\n")
