@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
 # Each command imports what it needs itself: `tfgen check` in CI should not pay for jinja2,
-# and the worker processes a large check spawns (they import this module again) not for pydantic.
+# nor `tfgen render` for boto3.
 
 CONFIG_DIR_HELP = "Folder of the environment YAML files."
 OUT_DIR_HELP = "Folder the Terraform is written to (one subfolder per environment)."
@@ -320,4 +321,13 @@ def _count(n: int, one: str, many: str | None = None) -> str:
 
 
 def main() -> None:
-    cli(prog_name="tfgen")
+    # Each command runs once and exits, and what it builds (the config, the design, the
+    # inventory) is kept to the end: the cyclic collector's passes over it only cost time,
+    # and so does the full collection Python runs at exit unless everything is frozen
+    # first (together a fifth of a small `tfgen check`; docs/benchmarks.md). Reference
+    # counting still frees everything else as it goes.
+    gc.disable()
+    try:
+        cli(prog_name="tfgen")
+    finally:
+        gc.freeze()

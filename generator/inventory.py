@@ -2,7 +2,7 @@
 
 The HCL is read root by root by generator/hcl_reader.py (tfgen's own layout line by line,
 anything else by HashiCorp's HCL parser; references and `jsonencode` resolved as Terraform
-would; each block's file and line), shared between this process and worker processes when
+would; each block's file and line), shared between this process and child processes when
 the tree is large. A plan (`terraform show -json`) is read into the same shape, so every
 rule runs unchanged on either input.
 """
@@ -85,10 +85,10 @@ def roots_of(out_env: Path) -> list[str]:
     return sorted({str(p.parent.relative_to(out_env)) for p in out_env.rglob("*.tf") if ".terraform" not in p.parts})
 
 
-# Below this much HCL, reading in this process beats starting a worker (at 1.3 MB, 100
-# projects: 0.67 s in one process against 0.76 s with a worker; at 11.5 MB, 1,000 projects:
-# 2.17 s against 2.41 s; medians of `tfgen check --no-checkov`, 2026-11-27).
-PARALLEL_FROM_BYTES = 4_000_000
+# Below this much HCL, a child reading half the roots saves less than it costs to start (at
+# 1.0 MB, 100 projects: 0.52 s either way; at 2.6 MB, 300 projects: 0.81 s with a child
+# against 0.86 s without; medians of `tfgen check --no-checkov` on 2 cores, 2026-11-27).
+PARALLEL_FROM_BYTES = 2_000_000
 
 
 def from_hcl(out_env: Path, on_read: Callable[[list[Resource]], None] | None = None) -> Inventory:
@@ -110,23 +110,7 @@ def from_hcl(out_env: Path, on_read: Callable[[list[Resource]], None] | None = N
 
     try:
         if processes > 1 and sum(sizes.values()) >= PARALLEL_FROM_BYTES:
-            # Reading holds the GIL: this process reads its share of the roots while worker
-            # processes read the rest. Spawned, not forked: a fork of a process that has
-            # already called into Go (HCL's parser, for a file off the fast path) hangs.
-            import multiprocessing  # here, not at the top: a small check never starts a worker
-            from concurrent.futures import ProcessPoolExecutor, as_completed
-
-            ordered = sorted(roots, key=sizes.__getitem__, reverse=True)
-            context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=processes - 1, mp_context=context) as pool:
-                mine = ordered[::processes]
-                pending = {pool.submit(read_root, out_env, root): root for root in ordered if root not in mine}
-                for root in mine:
-                    take(root, read_root(out_env, root))
-                    for future in [future for future in pending if future.done()]:
-                        take(pending.pop(future), future.result())
-                for future in as_completed(pending):
-                    take(pending[future], future.result())
+            _read_shared(out_env, sorted(roots, key=sizes.__getitem__, reverse=True), processes, take)
         else:
             for root in roots:
                 take(root, read_root(out_env, root))
@@ -138,6 +122,34 @@ def from_hcl(out_env: Path, on_read: Callable[[list[Resource]], None] | None = N
         inventory.resources += resources[root]
         inventory.providers += providers[root]
     return inventory
+
+
+def _read_shared(out_env: Path, largest_first: list[str], processes: int,
+                 take: Callable[[str, RootBlocks], None]) -> None:
+    """Reading holds the GIL: this process reads its share of the roots while child
+    interpreters read theirs, and takes each root as soon as it is read (shares dealt
+    largest first, in turn). Started afresh, never forked: a fork of a process that has
+    already called into Go (HCL's parser, for a file off the fast path) hangs."""
+    from generator.child import Child  # here, not at the top: a small check starts no child
+
+    mine, *theirs = [largest_first[k::processes] for k in range(processes)]
+    children = [Child("generator.hcl_reader:read_root") for _ in theirs]
+    try:
+        asked = [{child.send(out_env, root): root for root in share} for child, share in zip(children, theirs)]
+
+        def take_answers(block: bool) -> None:
+            for child, roots in zip(children, asked):
+                while roots and (answer := child.receive(block)):
+                    number, blocks = answer
+                    take(roots.pop(number), blocks)
+
+        for root in mine:
+            take(root, read_root(out_env, root))
+            take_answers(block=False)
+        take_answers(block=True)
+    finally:
+        for child in children:
+            child.close()
 
 
 def _resource(root: str, block: Block) -> Resource:

@@ -21,51 +21,22 @@ each root's policies as soon as the root is read.
 from __future__ import annotations
 
 import functools
-import itertools
 import json
-import os
-import pickle
-import queue
-import subprocess
 import sys
-import threading
 import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
+from generator.child import Child
+
 
 class _Aside:
-    """A process of its own that loads the catalogue and analyses documents as they are
-    handed to it, each distinct document once. Requests are sent by a thread of their own,
-    so handing documents over never waits on the process. The process holds nothing worth
-    keeping: it is killed when done rather than left to free its catalogue (0.15 s of
-    waiting at every exit).
-
-    A plain child interpreter with two pipes, not multiprocessing: spawning through
-    multiprocessing also starts its resource tracker (a third interpreter) and re-imports
-    the command line in the child, 0.07 s of start-up on the critical path of a small check.
-    Requests and answers are pickled (number, texts) pairs; a child that dies closes its
-    end, so the caller reads end-of-file instead of waiting for ever."""
+    """The catalogue's own process (a generator.child.Child): it loads the catalogue at once
+    and analyses documents as they are handed to it, each distinct document once."""
 
     def __init__(self) -> None:
-        from_parent, to_child = os.pipe()  # (read end, write end)
-        from_child, to_parent = os.pipe()
-        # -P and the parent's sys.path: the child imports tfgen's policies, never a
-        # policies/ folder that happens to be in the user's working directory.
-        boot = (f"import sys; sys.path[:] = {sys.path!r}; from policies.iam_catalogue import _serve; "
-                f"_serve({from_parent}, {to_parent})")
-        try:
-            self.process = subprocess.Popen([sys.executable, "-P", "-c", boot], pass_fds=(from_parent, to_parent),
-                                            stdin=subprocess.DEVNULL)
-        finally:
-            os.close(from_parent)
-            os.close(to_parent)
-        self.requests = os.fdopen(to_child, "wb")
-        self.answers = os.fdopen(from_child, "rb")
-        self.outbox: queue.SimpleQueue = queue.SimpleQueue()
-        threading.Thread(target=self._send, daemon=True, name="tfgen-iam-catalogue-sender").start()
-        self.numbers = itertools.count()
+        self.child = Child("policies.iam_catalogue:_findings_all", warm_up="policies.iam_catalogue:_analyser")
         self.asked: dict[str, int] = {}  # document text -> the request that carries it
         self.sent: dict[int, list[str]] = {}  # request -> its texts, until answered
         self.found: dict[str, tuple[str, ...]] = {}
@@ -73,61 +44,20 @@ class _Aside:
     def ask(self, texts: list[str]) -> Callable[[], list]:
         new = [text for text in dict.fromkeys(texts) if text not in self.asked]
         if new:
-            number = next(self.numbers)
+            number = self.child.send(new)
             self.sent[number] = new
             self.asked.update(dict.fromkeys(new, number))
-            self.outbox.put((number, new))
         return lambda: self._answer(texts)
-
-    def _send(self) -> None:
-        try:
-            while (request := self.outbox.get()) is not None:
-                pickle.dump(request, self.requests)
-                self.requests.flush()
-        except (OSError, ValueError):  # the process is gone (or closed): the caller finds out when it waits
-            pass
 
     def _answer(self, texts: list[str]) -> list:
         for text in texts:
             while text not in self.found:
-                self._receive()
+                number, found = self.child.receive()
+                self.found.update(zip(self.sent.pop(number), found))
         return [self.found[text] for text in texts]
 
-    def _receive(self) -> None:
-        try:
-            number, found = pickle.load(self.answers)
-        except (EOFError, OSError, pickle.UnpicklingError):  # the child ended: its end of the pipe closed
-            raise RuntimeError("the IAM catalogue's process ended without an answer") from None
-        if isinstance(found, BaseException):
-            raise found
-        self.found.update(zip(self.sent.pop(number), found))
-
     def close(self) -> None:
-        self.outbox.put(None)
-        self.process.kill()
-        self.process.wait()
-        self.answers.close()
-        try:
-            self.requests.close()
-        except OSError:  # unsent bytes to a killed process
-            pass
-
-
-def _serve(requests_fd: int, answers_fd: int) -> None:
-    """The child's loop: requests until the parent closes its end (or kills the child)."""
-    with os.fdopen(requests_fd, "rb") as requests, os.fdopen(answers_fd, "wb") as answers:
-        try:
-            _analyser()  # loaded before the first request arrives
-            while True:
-                number, texts = pickle.load(requests)
-                try:
-                    found: object = _findings_all(texts)
-                except Exception as exc:  # the caller raises it
-                    found = exc
-                pickle.dump((number, found), answers)
-                answers.flush()
-        except (EOFError, BrokenPipeError, KeyboardInterrupt):  # the parent is done, or the user pressed ^C
-            pass
+        self.child.close()
 
 
 _aside: _Aside | None = None  # where the catalogue is loaded, inside loaded_aside()

@@ -144,12 +144,12 @@ def test_the_catalogues_own_process_finds_what_this_one_does():
         requests = sorted(set(aside.asked.values()))
     assert there == here + here[:2]
     assert len(requests) == 2 and len(aside.asked) == len({json.dumps(d, sort_keys=True) for d in documents})
-    assert aside.process.returncode is not None  # killed on the way out: nothing in it is kept
+    assert aside.child.process.returncode is not None  # killed on the way out: nothing in it is kept
 
 
 def test_a_catalogue_process_that_died_is_reported_not_waited_for():
     with iam_catalogue.loaded_aside():
-        iam_catalogue._aside.process.kill()
+        iam_catalogue._aside.child.process.kill()
         with pytest.raises(RuntimeError, match="ended without an answer"):
             iam_catalogue.findings_of([policy(*FAILING["unknown action"][:1])])
 
