@@ -200,3 +200,38 @@ def test_glob_matching_skips_a_literal_prefix_and_answers_as_parliament_does(s1,
     assert ours(s1, s2) == theirs(s1, s2)
     prefix = "model-package-group/"
     assert ours(prefix + s1, prefix + s2) == theirs(prefix + s1, prefix + s2)
+
+
+def _expansion(expand, action: str, raise_exceptions: bool) -> tuple:
+    try:
+        return "expanded", expand(action, raise_exceptions)
+    except Exception as exc:  # parliament's exceptions are part of its answer
+        return type(exc).__name__, str(exc)
+
+
+def test_an_action_without_wildcards_expands_as_parliament_expands_it():
+    """_literal_actions_indexed looks a literal action up by its service: for every privilege of
+    the services tfgen grants (as written, upper- and lower-cased), for a prefix with two
+    entries in the catalogue, unknown actions and prefixes, malformed actions and wildcards, it answers what parliament's own expand_action answers."""
+    iam_catalogue._analyser()  # installs the index in parliament's modules
+    import parliament
+
+    ours = parliament.expand_action
+    theirs = ours.parliaments
+    assert ours.__qualname__.startswith("_literal_actions_indexed")
+    by_prefix = {}
+    for service in parliament.iam_definition:
+        by_prefix.setdefault(service["prefix"], []).append(service)
+    assert len(by_prefix["apigateway"]) == 2  # the comparison covers a prefix with two entries
+    names = [f"{service['prefix']}:{privilege['privilege']}"
+             for prefix in ("sagemaker", "ecr", "s3", "logs", "kms", "sns", "events", "cloudwatch", "iam", "ec2",
+                           "apigateway")
+             for service in by_prefix[prefix] for privilege in service["privileges"]]
+    assert len(names) > 1000
+    actions = names + [name.upper() for name in names[::7]] + [name.lower() for name in names[3::7]] + [
+        "sagemaker:DescribeModelPackagez", "sagemakerz:DescribeModelPackage", "s3:",
+        ":GetObject", "s3:Get:Object", "s3GetObject", "s3:Get*", "s3:GetObjec?", "s3:Get[O]bject", "*", "*:*",
+        "sagemaker:*ModelPackage*", "S3:GETOBJECT", "Sagemaker:describemodelpackage"]
+    for action in actions:
+        for raise_exceptions in (True, False):
+            assert _expansion(ours, action, raise_exceptions) == _expansion(theirs, action, raise_exceptions), action
