@@ -176,3 +176,17 @@ def test_version():
 
     result = CliRunner().invoke(cli, ["--version"])
     assert (result.exit_code, result.output) == (0, f"tfgen {version('tfgen')}\n")
+
+
+def test_a_check_run_in_process_leaves_the_garbage_collector_on(tfgen):
+    """`tfgen check` turns cyclic garbage collection off while it works (docs/benchmarks.md);
+    a caller that runs it in-process, as these tests do, gets the collector back, also when
+    the check fails."""
+    import gc
+
+    assert tfgen("render", "test").exit_code == 0
+    assert gc.isenabled()
+    assert tfgen("check", "test", "--no-checkov").exit_code == 0
+    assert gc.isenabled()
+    assert tfgen("check", "no-such-env", "--no-checkov").exit_code != 0
+    assert gc.isenabled()
