@@ -52,6 +52,16 @@ def write_tree(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
+@pytest.fixture(scope="session", autouse=True)
+def own_cache_home(tmp_path_factory: pytest.TempPathFactory):
+    """tfgen check caches AWS's IAM catalogue under $XDG_CACHE_HOME/tfgen
+    (policies/iam_catalogue.py): the suite keeps its cache to itself, not the user's home."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache-home")))
+    yield
+    patch.undo()
+
+
 @pytest.fixture
 def config_dir(tmp_path: Path) -> Path:
     """A folder with one valid environment, `test`, to be changed by each test."""

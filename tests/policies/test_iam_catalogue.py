@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -235,3 +236,80 @@ def test_an_action_without_wildcards_expands_as_parliament_expands_it():
     for action in actions:
         for raise_exceptions in (True, False):
             assert _expansion(ours, action, raise_exceptions) == _expansion(theirs, action, raise_exceptions), action
+
+
+def _load_catalogue_in_a_fresh_process(cache_home: Path, then: str = "") -> str:
+    """Import parliament as the catalogue's process does, with this cache home; print what `then` prints."""
+    code = ("import json, os, sys\n"
+            "from policies import iam_catalogue\n"
+            "iam_catalogue._analyser()\n"
+            "import parliament\n" + then)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO,
+                         env={**os.environ, "XDG_CACHE_HOME": str(cache_home)})
+    assert run.returncode == 0, run.stderr
+    return run.stdout
+
+
+def _cache_files(cache_home: Path) -> list[Path]:
+    return sorted((cache_home / "tfgen").glob(f"{iam_catalogue.CACHE_PREFIX}*"))
+
+
+def test_the_catalogue_is_cached_and_read_back_as_parliaments_own(tmp_path):
+    """The first process writes the cache; the next loads the catalogue from it, equal to
+    parliament's JSON, and finds what parliament's own entry point finds."""
+    _load_catalogue_in_a_fresh_process(tmp_path)
+    [cache] = _cache_files(tmp_path)
+    unknown = policy(*FAILING["unknown action"][:1])
+    out = _load_catalogue_in_a_fresh_process(tmp_path, then=(
+        "same = parliament.iam_definition == json.load(open(parliament.iam_definition_path))\n"
+        f"print(same, len(parliament.iam_definition), iam_catalogue.findings({unknown!r}))\n"))
+    assert out.startswith("True 4") and "UNKNOWN_ACTION" in out
+    assert _cache_files(tmp_path) == [cache]
+
+
+def test_a_cache_that_holds_this_catalogue_is_what_parliament_gets(tmp_path):
+    """Proof that the cache is read rather than the JSON: a cache file with one service more
+    (written under the name the JSON's size and time give it) shows up in parliament's list."""
+    _load_catalogue_in_a_fresh_process(tmp_path)
+    [cache] = _cache_files(tmp_path)
+    import marshal
+
+    catalogue = marshal.loads(cache.read_bytes())
+    cache.write_bytes(marshal.dumps(catalogue + [{"prefix": "tfgen-marker", "privileges": []}]))
+    out = _load_catalogue_in_a_fresh_process(tmp_path, then="print(parliament.iam_definition[-1]['prefix'])\n")
+    assert out.strip() == "tfgen-marker"
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not marshal", "not a list", "empty list"])
+def test_a_damaged_cache_means_the_json_and_a_new_cache(tmp_path, damage):
+    _load_catalogue_in_a_fresh_process(tmp_path)
+    [cache] = _cache_files(tmp_path)
+    import marshal
+
+    good = cache.read_bytes()
+    cache.write_bytes({"truncated": good[: len(good) // 2], "not marshal": b"\xff\x00garbage",
+                       "not a list": marshal.dumps({"prefix": "s3"}), "empty list": marshal.dumps([])}[damage])
+    out = _load_catalogue_in_a_fresh_process(tmp_path, then=(
+        "print(parliament.iam_definition == json.load(open(parliament.iam_definition_path)))\n"))
+    assert out.strip() == "True"
+    assert cache.read_bytes() == good  # written afresh
+
+
+def test_an_unwritable_cache_folder_changes_nothing_but_the_time(tmp_path):
+    (tmp_path / "tfgen").write_text("a file where the cache folder would be\n")
+    out = _load_catalogue_in_a_fresh_process(tmp_path, then=(
+        "print(parliament.iam_definition == json.load(open(parliament.iam_definition_path)))\n"))
+    assert out.strip() == "True"
+    assert (tmp_path / "tfgen").read_text() == "a file where the cache folder would be\n"
+
+
+def test_a_cache_made_from_another_catalogue_is_replaced(tmp_path):
+    folder = tmp_path / "tfgen"
+    folder.mkdir()
+    old = folder / f"{iam_catalogue.CACHE_PREFIX}123-456-py3.11.marshal"
+    old.write_bytes(b"an older parliament's catalogue")
+    unrelated = folder / "notes.txt"
+    unrelated.write_text("not tfgen's to remove\n")
+    _load_catalogue_in_a_fresh_process(tmp_path)
+    assert not old.exists() and unrelated.exists()
+    assert len(_cache_files(tmp_path)) == 1
