@@ -43,20 +43,36 @@ class Sample:
 def measure(command: list[str], repeat: int, cwd: Path, env: dict | None = None,
             before: callable = None) -> Sample:
     """Run `command` `repeat` times; wall time and peak RSS of each child."""
-    seconds, peaks = [], []
-    for _ in range(repeat):
-        if before:
-            before()
-        start = time.perf_counter()
-        child = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(child.pid, 0)
-        seconds.append(time.perf_counter() - start)
-        peaks.append(usage.ru_maxrss / 1024)
-        code = os.waitstatus_to_exitcode(status)
-        if code not in (0, 1):  # check exits 1 on violations; anything else is a broken run
-            raise RuntimeError(f"{' '.join(command)} exited {code}: {child.stderr.read().decode()[-2000:]}")
-        child.stderr.close()
-    return Sample(" ".join(command), seconds, max(peaks))
+    return measure_in_turn([(command, repeat, env)], cwd, before)[0]
+
+
+def measure_in_turn(commands: list[tuple[list[str], int, dict | None]], cwd: Path,
+                    before: callable = None) -> list[Sample]:
+    """Run each (command, repeat, env) its number of times, one run of each in turn, so that
+    a slow or fast spell of the machine (its speed swings by 40 % here) falls on all of them
+    alike, and their ratio holds; a Sample for each."""
+    runs: list[list[tuple[float, float]]] = [[] for _ in commands]
+    for round_ in range(max(repeat for _, repeat, _ in commands)):
+        for (command, repeat, env), done in zip(commands, runs):
+            if round_ < repeat:
+                if before:
+                    before()
+                done.append(_run_once(command, cwd, env))
+    return [Sample(" ".join(command), [seconds for seconds, _ in done], max(peak for _, peak in done))
+            for (command, _, _), done in zip(commands, runs)]
+
+
+def _run_once(command: list[str], cwd: Path, env: dict | None) -> tuple[float, float]:
+    """Wall time and peak RSS (MB) of one run."""
+    start = time.perf_counter()
+    child = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):  # check exits 1 on violations; anything else is a broken run
+        raise RuntimeError(f"{' '.join(command)} exited {code}: {child.stderr.read().decode()[-2000:]}")
+    child.stderr.close()
+    return seconds, usage.ru_maxrss / 1024
 
 
 def bench_env() -> dict:
@@ -88,14 +104,16 @@ def render_and_check(sizes: list[int], repeat: int, checkov_repeat: int, work: P
             subprocess.run(["rm", "-rf", str(folder / "out")], check=True)
 
         render = measure([*TFGEN, "render", "bench"], repeat, folder, env, before=clean)
-        check = measure([*TFGEN, "check", "bench", "--no-checkov"], repeat, folder, env)
+        checks = [([*TFGEN, "check", "bench", "--no-checkov"], repeat, env)]
+        if with_checkov:  # in turn with tfgen's check: the ratio is the goal
+            checks.append(([find_checkov(), "-d", str(out_env), "--framework", "terraform", "--config-file",
+                            str(CONFIG), "--external-checks-dir", str(CHECKS_DIR), "-o", "json", "--skip-download"],
+                           checkov_repeat, {**env, "BC_SKIP_MAPPING": "TRUE", "TFGEN_VPC_CIDR": "10.40.0.0/16"}))
+        check, *checkov = measure_in_turn(checks, folder)
         row = {"projects": projects, "teams": teams_for(projects), "render": render, "check": check,
                "size": rendered_size(out_env, projects)}
-        if with_checkov:
-            row["checkov"] = measure(
-                [find_checkov(), "-d", str(out_env), "--framework", "terraform", "--config-file", str(CONFIG),
-                 "--external-checks-dir", str(CHECKS_DIR), "-o", "json", "--skip-download"],
-                checkov_repeat, folder, {**env, "BC_SKIP_MAPPING": "TRUE", "TFGEN_VPC_CIDR": "10.40.0.0/16"})
+        if checkov:
+            row["checkov"] = checkov[0]
         results.append(row)
         print(f"{projects} projects: render {render.row()}, {render.peak_mb:.0f} MB; check {check.row()}"
               + (f"; checkov {row['checkov'].row()}" if with_checkov else ""), flush=True)
@@ -108,19 +126,21 @@ def team_plan(repeat: int, work: Path) -> dict[int, Sample]:
     from generator import terraform
 
     env = bench_env()
-    results = {}
+    state_dir = work / ".tfgen"
+    plans = []
     with emulator_module.start() as emulator:
+        tf_env = terraform.environment(state_dir, emulator.env())
         for teams in (1, 50):
             folder = work / f"plan-{teams}"
             write_config(folder, projects=2 * teams, teams=teams)
             subprocess.run([*TFGEN, "render", "bench"], cwd=folder, env=env, check=True, capture_output=True)
             root = folder / "out" / "bench" / "teams" / "team00"
-            state_dir = work / ".tfgen"
             terraform.run(["init", "-input=false", "-no-color"], cwd=root, state_dir=state_dir)
-            tf_env = terraform.environment(state_dir, emulator.env())
-            results[teams] = measure([terraform.terraform_binary(), "plan", "-input=false", "-no-color",
-                                      "-lock=false"], repeat, root, tf_env)
-            print(f"team00 plan with {teams} teams: {results[teams].row()}", flush=True)
+            plans.append(([terraform.terraform_binary(), f"-chdir={root}", "plan", "-input=false", "-no-color",
+                           "-lock=false"], repeat, tf_env))
+        results = dict(zip((1, 50), measure_in_turn(plans, work)))  # in turn: the ratio is the goal
+    for teams, sample in results.items():
+        print(f"team00 plan with {teams} teams: {sample.row()}", flush=True)
     return results
 
 
@@ -157,7 +177,9 @@ def plot(results: list[dict], path: Path) -> None:
 
 def markdown(results: list[dict], plans: dict[int, Sample], command: str) -> str:
     lines = [f"Machine: {machine()}. Produced by `{command}` "
-             f"({time.strftime('%Y-%m-%d')}); every figure is the median of the runs, with min and max.", "",
+             f"({time.strftime('%Y-%m-%d')}); every figure is the median of the runs, with min and max. "
+             "`tfgen check` and `checkov -d` ran in turn, one run of each at a time, as did the two plans below, so "
+             "the machine's swings in speed fall on both sides of each ratio.", "",
              "Synthetic organisations (`benchmarks/synthetic.py`): N projects over min(50, N/20) teams, each "
              "project with three repositories, an inference endpoint (so two alarms) and an existing execution role "
              "of its own, alarms on, protected.",

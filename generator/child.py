@@ -110,7 +110,8 @@ class Child:
 def serve(function: str, warm_up: str | None, requests_fd: int, answers_fd: int) -> None:
     """The child's loop: answer requests until the parent closes its end (or kills it)."""
     # No cyclic collection: it would walk everything the child loads again and again while
-    # it loads (half of the IAM catalogue's 0.2 s), and the child is killed when done.
+    # it loads (the IAM catalogue's marshal copy: 0.108 s with it, 0.032 s without), and the
+    # child is killed when done.
     gc.disable()
     with os.fdopen(requests_fd, "rb") as requests, os.fdopen(answers_fd, "wb") as answers:
         try:

@@ -27,6 +27,7 @@ import json
 import marshal
 import os
 import sys
+import time
 import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -300,8 +301,13 @@ def _write_catalogue_cache(cache_file: str, catalogue: list) -> None:
             marshal.dump(catalogue, cache)
         os.replace(partial, cache_file)  # whole or not at all, also with two checks at once
         for other in os.listdir(folder):
-            if other.startswith(CACHE_PREFIX) and other != name and not other.endswith(".partial"):
-                os.remove(os.path.join(folder, other))
+            path = os.path.join(folder, other)
+            # Another catalogue's copy; or one left half-written by a process killed while it
+            # wrote (a check that ended first kills the catalogue's process), unless another
+            # check may be writing it now (a write takes hundredths of a second).
+            if other.startswith(CACHE_PREFIX) and other != name and (
+                    not other.endswith(".partial") or os.stat(path).st_mtime < time.time() - 60):
+                os.remove(path)
     except (OSError, ValueError):  # no cache this time; the check itself is unaffected
         try:
             os.remove(partial)

@@ -303,13 +303,21 @@ def test_an_unwritable_cache_folder_changes_nothing_but_the_time(tmp_path):
     assert (tmp_path / "tfgen").read_text() == "a file where the cache folder would be\n"
 
 
-def test_a_cache_made_from_another_catalogue_is_replaced(tmp_path):
+def test_a_cache_made_from_another_catalogue_is_replaced_and_abandoned_halves_removed(tmp_path):
     folder = tmp_path / "tfgen"
     folder.mkdir()
     old = folder / f"{iam_catalogue.CACHE_PREFIX}123-456-py3.11.marshal"
     old.write_bytes(b"an older parliament's catalogue")
     unrelated = folder / "notes.txt"
     unrelated.write_text("not tfgen's to remove\n")
+    # Left half-written by a process killed while it wrote, two minutes ago; and one that
+    # another check may be writing right now.
+    abandoned = folder / f"{iam_catalogue.CACHE_PREFIX}123-456-py3.11.marshal.999.partial"
+    abandoned.write_bytes(b"half")
+    os.utime(abandoned, (abandoned.stat().st_atime - 120, abandoned.stat().st_mtime - 120))
+    being_written = folder / f"{iam_catalogue.CACHE_PREFIX}123-456-py3.11.marshal.998.partial"
+    being_written.write_bytes(b"half")
     _load_catalogue_in_a_fresh_process(tmp_path)
-    assert not old.exists() and unrelated.exists()
-    assert len(_cache_files(tmp_path)) == 1
+    assert not old.exists() and not abandoned.exists()
+    assert unrelated.exists() and being_written.exists()
+    assert [p.name.endswith(".marshal") for p in _cache_files(tmp_path)].count(True) == 1
