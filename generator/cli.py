@@ -92,7 +92,9 @@ def render_command(ctx: click.Context, env: str | None, all_envs: bool, force: b
 
     Nothing is written unless the whole environment renders. Only files tfgen generates
     are written; .terraform/, state and lock files are never touched. With --check, CI's
-    guard against hand edits and forgotten renders, nothing is written at all.
+    guard against hand edits and forgotten renders, nothing is written at all. Keeps the
+    compiled templates in $XDG_CACHE_HOME/tfgen (else ~/.cache/tfgen), only to start
+    faster: deleting them is safe.
     """
     from generator.render import commit, differences, plan_write, render
 

@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
+from generator.cache import cache_dir
 from generator.child import Child
 
 
@@ -264,12 +265,6 @@ def _import_parliament() -> None:
 # read-only home) means the JSON, as without a cache.
 
 CACHE_PREFIX = "iam-catalogue-"
-
-
-def cache_dir() -> str:
-    """Where tfgen keeps what it can rebuild: $XDG_CACHE_HOME/tfgen, else ~/.cache/tfgen."""
-    return os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
-                        "tfgen")
 
 
 def _catalogue_cache_file(definition: str) -> str | None:
