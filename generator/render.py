@@ -55,8 +55,15 @@ def _number(value: float) -> str:
 class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
     """jinja's own cache of compiled templates, in tfgen's cache folder (generator/cache.py):
     compiling the templates cost 0.12 s of every render, loading them compiled 0.005 s.
-    jinja keys each by its template's source and Python's version, and reads a damaged
-    file as a miss; a file it cannot write means compiling again next time, not an error."""
+    jinja checks each against its template's source and Python's version; a file that
+    cannot be read back (damaged anywhere) is a miss, and one that cannot be written means
+    compiling again next time, never an error."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except Exception:  # jinja reads a damaged header or code as a miss, not a damaged checksum
+            bucket.reset()
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         try:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import jinja2
+import jinja2.bccache
 
 from generator import render as render_module
 from tests.conftest import ENVIRONMENTS, OUT, REPO
@@ -54,14 +55,16 @@ def _render_all(out: Path, cache_home: Path) -> dict[str, bytes]:
 
 
 def test_a_damaged_cache_renders_the_same_terraform(tmp_path):
-    """Every compiled template overwritten with garbage, cut short, or emptied: jinja reads
-    each as a miss and compiles again, and the Terraform is byte for byte the committed one."""
+    """Every compiled template overwritten with garbage, cut short, emptied, or damaged just
+    after jinja's header: each is a miss and is compiled again, and the Terraform is byte for
+    byte the committed one."""
     _render_all(tmp_path / "first", tmp_path)
     cached = sorted((tmp_path / "tfgen" / "templates").iterdir())
-    assert cached
+    assert len(cached) >= 4
+    header = len(jinja2.bccache.bc_magic)
     for index, path in enumerate(cached):
         data = path.read_bytes()
-        path.write_bytes([b"garbage", data[: len(data) // 2], b""][index % 3])
+        path.write_bytes([b"garbage", data[: len(data) // 2], b"", data[:header] + b"\xff" * 40][index % 4])
     rendered = _render_all(tmp_path / "again", tmp_path)
     assert rendered == {str(p.relative_to(OUT)): p.read_bytes() for p in sorted(OUT.rglob("*.tf"))
                         if ".terraform" not in p.parts}
