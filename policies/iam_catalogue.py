@@ -237,12 +237,13 @@ def _import_parliament() -> None:
         return
     import importlib.util
 
-    spec = importlib.util.find_spec("parliament")
-    definition = os.path.join(os.path.dirname(spec.origin), "iam_definition.json") if spec and spec.origin else ""
+    spec = importlib.util.find_spec("parliament")  # None: not installed, and the import below says so
+    folder = os.path.dirname(spec.origin) if spec and spec.origin else ""
+    definition = os.path.join(folder, "iam_definition.json") if folder else ""
     cache_file = _catalogue_cache_file(definition)
     cached = _read_catalogue_cache(cache_file)
     shim = types.ModuleType("pkg_resources")
-    shim.resource_filename = lambda package, name: os.path.join(os.path.dirname(sys.modules[package].__file__), name)
+    shim.resource_filename = lambda package, name: os.path.join(folder, name)  # parliament asks only for its own
     sys.modules["pkg_resources"] = shim
     json_load = json.load
     if cached is not None:
