@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -41,6 +44,16 @@ def inline_policy(characters: int) -> dict:
         {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::acme-data/"}]}
     document["Statement"][0]["Resource"] += "x" * (characters - len(json.dumps(document, separators=(",", ":"))))
     return document
+
+
+def run_python(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None, stdin: str | None = None,
+               timeout: int = 300) -> str:
+    """`python ARGS` in a fresh interpreter that imports tfgen from this checkout, with the
+    environment plus `env`: its output; a non-zero exit fails the test with its stderr."""
+    run = subprocess.run([sys.executable, *args], cwd=cwd, input=stdin, capture_output=True, text=True,
+                         timeout=timeout, env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})})
+    assert run.returncode == 0, run.stderr
+    return run.stdout
 
 
 def write_tree(root: Path, files: dict[str, str]) -> Path:

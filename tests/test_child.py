@@ -4,10 +4,7 @@ it for AWS's IAM catalogue and for reading a large tree."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
@@ -16,9 +13,7 @@ from generator.child import Child
 from generator.errors import TfgenError
 from generator.inventory import from_hcl
 from generator.render import render, write
-
-REPO = Path(__file__).resolve().parents[1]
-
+from tests.conftest import run_python
 
 @pytest.fixture
 def served(tmp_path, monkeypatch):
@@ -122,7 +117,5 @@ def test_a_large_tree_is_read_from_a_script_on_stdin(tmp_path):
         inventory.PARALLEL_FROM_BYTES = 1
         print(len(inventory.from_hcl(Path({str(tmp_path / "out" / "bench")!r})).resources))
         """)
-    run = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True, timeout=120,
-                         cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)})
-    assert run.returncode == 0, run.stderr
-    assert int(run.stdout) == len(from_hcl(tmp_path / "out" / "bench").resources) > 300
+    read_on_stdin = int(run_python("-", stdin=script, cwd=tmp_path, timeout=120))
+    assert read_on_stdin == len(from_hcl(tmp_path / "out" / "bench").resources) > 300

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +10,7 @@ from click.testing import CliRunner
 
 from generator.cli import cli
 from generator.render import MANIFEST
-from tests.conftest import ENVIRONMENTS, MINIMAL, REPO
+from tests.conftest import ENVIRONMENTS, MINIMAL, run_python
 
 
 def run(*args: str):
@@ -195,13 +192,6 @@ def test_a_check_run_in_process_leaves_the_garbage_collector_on(tfgen):
     assert gc.isenabled()
 
 
-def _in_a_fresh_process(code: str, cwd: Path) -> str:
-    run = subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "PYTHONPATH": str(REPO)})
-    assert run.returncode == 0, run.stderr
-    return run.stdout
-
-
 def test_the_command_skips_pydantics_plugin_loader_and_still_checks(tfgen):
     """main() gives pydantic a stand-in plugin loader that finds no plugins (pydantic's own
     loader imports importlib.metadata just to look, 0.03 s of a small check). If pydantic
@@ -214,7 +204,7 @@ def test_the_command_skips_pydantics_plugin_loader_and_still_checks(tfgen):
             "atexit.register(lambda: print('importlib.metadata' in sys.modules, loader()))\n"
             "from generator.cli import main\n"
             "main()\n")
-    out = _in_a_fresh_process(code, tfgen.out)
+    out = run_python("-c", code, cwd=tfgen.out, timeout=120)
     assert "test: 31 rules run" in out and "0 violations" in out
     assert out.splitlines()[-1] == "False the stand-in"
 
@@ -226,7 +216,7 @@ def test_the_stand_in_loader_hands_any_other_name_to_pydantics_own(tmp_path):
             "from pydantic.plugin import _loader\n"
             "print(list(_loader.get_plugins()), _loader.PYDANTIC_ENTRY_POINT_GROUP)\n"
             "print(sys.modules[PYDANTIC_PLUGIN_LOADER].__file__.endswith('_loader.py'))\n")
-    assert _in_a_fresh_process(code, tmp_path).splitlines() == ["[] pydantic", "True"]
+    assert run_python("-c", code, cwd=tmp_path, timeout=120).splitlines() == ["[] pydantic", "True"]
 
 
 def test_a_program_that_imports_tfgen_keeps_pydantics_plugin_loader(tmp_path):
@@ -236,4 +226,4 @@ def test_a_program_that_imports_tfgen_keeps_pydantics_plugin_loader(tmp_path):
             "class M(BaseModel):\n"
             "    x: int\n"
             "print(sys.modules['pydantic.plugin._loader'].__file__.endswith('_loader.py'))\n")
-    assert _in_a_fresh_process(code, tmp_path).splitlines() == ["True"]
+    assert run_python("-c", code, cwd=tmp_path, timeout=120).splitlines() == ["True"]

@@ -5,15 +5,12 @@ To update it after an intended change: `make render-all` and commit out/.
 
 from __future__ import annotations
 
-import os
 import random
-import subprocess
-import sys
 
 import pytest
 
 from generator.render import MANIFEST, manifest_text, render
-from tests.conftest import ENVIRONMENTS, EXAMPLE_ENVS, OUT
+from tests.conftest import ENVIRONMENTS, EXAMPLE_ENVS, OUT, run_python
 
 
 def committed_files(env: str) -> dict[str, str]:
@@ -42,11 +39,8 @@ def test_render_is_deterministic_across_processes_and_hash_seeds(tmp_path):
     outputs = []
     for seed in ("0", "1", "4242"):
         out = tmp_path / f"seed-{seed}"
-        completed = subprocess.run([sys.executable, "-c", "from generator.cli import main; main()",
-                                    "--config-dir", str(ENVIRONMENTS),
-                                    "--out-dir", str(out), "render", "--all"],
-                                   env={**os.environ, "PYTHONHASHSEED": seed}, capture_output=True, text=True)
-        assert completed.returncode == 0, completed.stderr
+        run_python("-c", "from generator.cli import main; main()", "--config-dir", str(ENVIRONMENTS),
+                   "--out-dir", str(out), "render", "--all", env={"PYTHONHASHSEED": seed})
         outputs.append({str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()})
     assert outputs[0] and outputs[0] == outputs[1] == outputs[2]
 

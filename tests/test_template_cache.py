@@ -3,16 +3,13 @@ when there, never a cause of different output or of an error."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import jinja2
 import jinja2.bccache
 
 from generator import render as render_module
-from tests.conftest import ENVIRONMENTS, OUT, REPO
+from tests.conftest import ENVIRONMENTS, OUT, run_python
 
 
 def _compiles(monkeypatch) -> list[str]:
@@ -47,10 +44,8 @@ def test_templates_are_compiled_once_then_loaded_compiled(tmp_path, monkeypatch)
 
 
 def _render_all(out: Path, cache_home: Path) -> dict[str, bytes]:
-    run = subprocess.run([sys.executable, "-c", "from generator.cli import main; main()", "--config-dir",
-                          str(ENVIRONMENTS), "--out-dir", str(out), "render", "--all"], capture_output=True,
-                         text=True, timeout=300, cwd=REPO, env={**os.environ, "XDG_CACHE_HOME": str(cache_home)})
-    assert run.returncode == 0, run.stderr
+    run_python("-c", "from generator.cli import main; main()", "--config-dir", str(ENVIRONMENTS), "--out-dir",
+               str(out), "render", "--all", env={"XDG_CACHE_HOME": str(cache_home)})
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*.tf"))}
 
 

@@ -7,8 +7,6 @@ import functools
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,7 +16,7 @@ from hypothesis import strategies as st
 from policies import iam_catalogue
 from policies.expected import ENI_ACTIONS, REGISTRY_ACTIONS, REGISTRY_LIST_ACTION, STAR_RESOURCE_ACTIONS
 from policies.rules import RULES
-from tests.conftest import REPO
+from tests.conftest import REPO, run_python
 
 GROUP = "arn:aws:sagemaker:eu-west-1:333333333333:model-package-group/rc-fraud-detection"
 PACKAGES = "arn:aws:sagemaker:eu-west-1:333333333333:model-package/rc-fraud-detection/*"
@@ -124,9 +122,8 @@ def test_the_shortcuts_change_no_finding():
               "for line in sys.stdin:\n"
               "    found = analyze_policy_string(line, ignore_private_auditors=True).findings\n"
               "    print(json.dumps([f'{f.issue}: {_detail(f.detail)}' for f in found]))\n")
-    run = subprocess.run([sys.executable, "-c", script], input="".join(json.dumps(d) + "\n" for d in unique),
-                         capture_output=True, text=True, check=True, cwd=REPO)
-    theirs = [json.loads(line) for line in run.stdout.splitlines()]
+    theirs = [json.loads(line) for line in run_python("-c", script, stdin="".join(json.dumps(d) + "\n" for d in unique))
+              .splitlines()]
     ours = [iam_catalogue.findings(d) for d in unique]
     assert ours == theirs
     assert sum(1 for found in theirs if found) >= 8  # the comparison covers findings, not only clean policies
@@ -165,10 +162,7 @@ def test_the_catalogues_process_imports_tfgens_policies_not_the_working_director
               "with iam_catalogue.loaded_aside():\n"
               f"    print(iam_catalogue.findings_of([{policy(*FAILING['unknown action'][:1])!r}]))\n")
     # -P, as the installed `tfgen` runs: its own folder, not the working directory, on sys.path
-    run = subprocess.run([sys.executable, "-P", "-c", script], cwd=tmp_path, capture_output=True, text=True,
-                         timeout=60, env={**os.environ, "PYTHONPATH": str(REPO)})
-    assert run.returncode == 0, run.stderr
-    assert "UNKNOWN_ACTION" in run.stdout
+    assert "UNKNOWN_ACTION" in run_python("-P", "-c", script, cwd=tmp_path, timeout=60)
 
 
 @functools.lru_cache(maxsize=1)
@@ -244,10 +238,7 @@ def _load_catalogue_in_a_fresh_process(cache_home: Path, then: str = "") -> str:
             "from policies import iam_catalogue\n"
             "iam_catalogue._analyser()\n"
             "import parliament\n" + then)
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO,
-                         env={**os.environ, "XDG_CACHE_HOME": str(cache_home)})
-    assert run.returncode == 0, run.stderr
-    return run.stdout
+    return run_python("-c", code, env={"XDG_CACHE_HOME": str(cache_home)}, timeout=120)
 
 
 def _cache_files(cache_home: Path) -> list[Path]:
