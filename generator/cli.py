@@ -55,7 +55,8 @@ def _without_cyclic_gc() -> Iterator[None]:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="tfgen", message="tfgen %(version)s")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=lambda ctx, _, value:
+              _print_version(ctx) if value else None, help="Show tfgen's version and its IAM catalogue's, and exit.")
 @click.option("--config-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("environments"),
               show_default=True, help=CONFIG_DIR_HELP)
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("out"),
@@ -67,6 +68,16 @@ def cli(ctx: click.Context, config_dir: Path, out_dir: Path) -> None:
     Exit codes: 0 done, 1 bad configuration or failed command, 2 usage.
     """
     ctx.obj = Folders(config_dir, out_dir)
+
+
+def _print_version(ctx: click.Context) -> None:
+    """tfgen's version, and which copy of AWS's IAM catalogue the gate reads (it ages)."""
+    from importlib.metadata import version
+
+    from policies import iam_reference
+
+    click.echo(f"tfgen {version('tfgen')}\nIAM catalogue: {iam_reference.source()}")
+    ctx.exit()
 
 
 def _environments(ctx: click.Context, env: str | None, all_envs: bool) -> list[str]:
@@ -235,8 +246,11 @@ def accept_command(ctx: click.Context, env: str, allow_protected: bool, queue_ur
     The security group IDs file against the account; a test image pushed to every project
     repository through the ECR API (no docker), read back and deleted; a test model version
     registered in every model package group (status Rejected), described and deleted; one
-    alarm of each team set to ALARM and back to OK. Everything it creates is named
-    tfgen-accept-RUN and removed at the end, even after a failure. Exit 1 on any FAIL.
+    alarm of each team set to ALARM and back to OK; every execution role asked of AWS's IAM
+    simulator, request by request, whether it allows what its jobs do and refuses other
+    projects' (WARN where an existing role's own policies reach further). Everything it
+    creates is named tfgen-accept-RUN and removed at the end, even after a failure. Exit 1
+    on any FAIL.
     """
     from generator import accept
     from generator.design import design
@@ -255,10 +269,12 @@ def accept_command(ctx: click.Context, env: str, allow_protected: bool, queue_ur
 def preflight_command(ctx: click.Context, env: str, output_format: str) -> None:
     """Check the live account before the first apply: the plan's "before" checklist.
 
-    Read-only (Describe/Get/List with boto3; AWS_ENDPOINT_URL for the emulator). Checks the
+    Read-only (Describe/Get/List and iam:SimulatePrincipalPolicy with boto3; AWS_ENDPOINT_URL for the
+    emulator). Checks the
     VPC (CIDR, DNS support and hostnames), the private subnets (in the VPC, two or more
     zones) and their route tables, the execution roles (exist, trust SageMaker, have room for
-    tfgen's inline policies beside their own: 10,240 characters in all), and finds
+    tfgen's inline policies beside their own: 10,240 characters in all; with tfgen's policies,
+    allow what their jobs do, as AWS's simulator judges it), and finds
     what exists already and would make apply fail: security groups, VPC endpoints,
     repositories, model package groups, log groups. One line per check, PASS / WARN / FAIL,
     with the fix: the YAML switch that adopts it, or what to change in AWS. Exit 1 on any FAIL.

@@ -31,6 +31,9 @@ MODEL_REGISTRY_ACTIONS = (
     "sagemaker:DeleteModelPackage",
 )
 MODEL_REGISTRY_LIST_ACTIONS = ("sagemaker:ListModelPackageGroups",)
+# Not in the plan's statement, but AWS's catalogue lists it as a dependent action of
+# CreateModelPackage and CreateModelPackageGroup: registering with tags needs it.
+MODEL_REGISTRY_TAG_ACTIONS = ("sagemaker:AddTags",)
 ECR_PULL_ACTIONS = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
 # The one ECR action AWS only grants on "*": it is account-wide, not per repository.
 ECR_AUTH_ACTIONS = ("ecr:GetAuthorizationToken",)
@@ -678,6 +681,10 @@ def _workload_statements(cfg: Environment, group: str, repositories: tuple[Repos
                   "The plan's registry statement: this project's group and its model versions only."),
         Statement("AllowListModelPackageGroups", MODEL_REGISTRY_LIST_ACTIONS, ("*",),
                   "AWS offers no resource type for ListModelPackageGroups: it is granted on * or not at all."),
+        Statement("AllowTagModelRegistry", MODEL_REGISTRY_TAG_ACTIONS,
+                  (f"{arn}:model-package-group/{group}", f"{arn}:model-package/{group}/*"),
+                  "Tags on this project's group and model versions: AWS's dependent action of creating them "
+                  "with tags, as pipelines and the SDK do (docs/policies.md)."),
     ]
     if cfg.ecr.enabled:
         ecr = f"arn:aws:ecr:{cfg.region}:{cfg.account_id}:repository"
@@ -698,6 +705,7 @@ def _workload_statements(cfg: Environment, group: str, repositories: tuple[Repos
 JOB_LOG_ACTIONS = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents")
 METRIC_ACTIONS = ("cloudwatch:PutMetricData",)
 ENI_CREATE_ACTIONS = ("ec2:CreateNetworkInterface",)
+ENI_TAG_ACTIONS = ("ec2:CreateTags",)
 ENI_MANAGE_ACTIONS = ("ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface",
                       "ec2:DeleteNetworkInterfacePermission")
 NETWORK_DESCRIBE_ACTIONS = ("ec2:DescribeDhcpOptions", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups",
@@ -730,11 +738,18 @@ def _runtime_statements(loaded: LoadedEnvironment, team: str, name: str) -> tupl
         Statement("PutSageMakerMetrics", METRIC_ACTIONS, ("*",),
                   "PutMetricData has no resource type; the namespace condition keeps it to SageMaker's.",
                   (Condition("StringLike", "cloudwatch:namespace", ("/aws/sagemaker/*",)),)),
+        # AWS authorises CreateNetworkInterface once for each resource of the request: the new
+        # interface, its subnet, its groups. It supplies ec2:Vpc with the subnet and the groups
+        # only: ArnEquals would be false for the interface itself, and deny every job in VPC mode.
         Statement("CreateJobNetworkInterfaces", ENI_CREATE_ACTIONS,
                   (f"{ec2}:network-interface/*", *(f"{ec2}:subnet/{s}" for s in cfg.network.private_subnet_ids),
                    f"{ec2}:security-group/*"),
-                  "Jobs in VPC mode: network interfaces in the private subnets, with groups of this VPC only.",
-                  in_vpc),
+                  "Jobs in VPC mode: interfaces in the private subnets, with groups of this VPC (IfExists: the "
+                  "new interface has no ec2:Vpc).",
+                  (Condition("ArnEqualsIfExists", "ec2:Vpc", (f"{ec2}:vpc/{cfg.network.vpc_id}",)),)),
+        Statement("TagJobNetworkInterfacesOnCreate", ENI_TAG_ACTIONS, (f"{ec2}:network-interface/*",),
+                  "Tags given with CreateNetworkInterface (AWS's dependent action), never on other calls.",
+                  (Condition("StringEquals", "ec2:CreateAction", ("CreateNetworkInterface",)),)),
         Statement("ManageJobNetworkInterfaces", ENI_MANAGE_ACTIONS, (f"{ec2}:network-interface/*",),
                   "Hand the job's interfaces to SageMaker and delete them afterwards, in this VPC only.", in_vpc),
         Statement("DescribeJobNetwork", NETWORK_DESCRIBE_ACTIONS, ("*",),

@@ -44,6 +44,10 @@ ENI_ACTIONS = frozenset({
     "ec2:DeleteNetworkInterfacePermission",
 })
 
+# Dependent actions (AWS's catalogue) the design does not grant, with why: (action, resource
+# type, dependent action) -> reason. TFG-IAM-008 requires every other one.
+DEPENDENT_ACTIONS_NOT_GRANTED: dict[tuple[str, str, str], str] = {}
+
 
 # The interface endpoints SageMaker jobs need in a private VPC (with the S3 gateway), as AWS's
 # docs for SageMaker in a VPC list them; the YAML may add extras.
@@ -234,3 +238,230 @@ class Expected:
     def registry_arns(self, project: Project) -> set[str]:
         arn = f"arn:aws:sagemaker:{self.cfg.region}:{self.cfg.account_id}"
         return {f"{arn}:model-package-group/{project.group}", f"{arn}:model-package/{project.group}/*"}
+
+
+# --- what each execution role must be able to do, and must not -------------------------------
+# Restated from the plan, request by request, as AWS authorises them: one action on one
+# resource ARN, with the condition keys the job's request carries (AWS keeps of them only
+# those its catalogue supplies for that resource's type: policies/iam_evaluation.py). The
+# gate evaluates every request against the rendered policies (TFG-IAM-009); `tfgen accept`
+# and `preflight` ask the account's own simulator the same questions.
+
+Context = tuple[tuple[str, tuple[str, ...]], ...]
+
+# The plan's steps each request serves (docs/policies.md lists the table).
+REGISTER = "§4 register a model version in the project's group (with tags, as pipelines and the SDK do)"
+CREATE_GROUP = "§4 the plan's CreateModelPackageGroup on the project's group (with tags)"
+DESCRIBE = "§4 describe the project's group and versions"
+APPROVE = "§4 approve a version (UpdateModelPackage, ModelApprovalStatus)"
+DELETE = "§4 the plan's DeleteModelPackage on the project's versions"
+LIST_GROUPS = "§4 list the model package groups"
+PULL = "§3 a job pulls the project's and the shared images"
+NETWORK = "§1 day 1: a job in VPC mode gets its network interfaces in the private subnets"
+LOGS = "§5 jobs and endpoints write their logs"
+METRICS = "§5 jobs and endpoints publish SageMaker's metrics"
+DATA = "after: a job reads and writes its data buckets"
+KEYS = "after: a job uses the data's KMS keys, and encrypts its volumes"
+OTHERS = "§4 IAM scoped to the project: another project's group, versions and images are refused"
+PUSH = "§3 only CI pushes images: a job's role pushes nothing"
+OTHER_VPC = "§1 the network: no interface in another VPC's subnets or groups"
+OTHER_DATA = "after: no bucket, key or namespace the YAML does not name"
+
+
+@dataclass(frozen=True)
+class Intent:
+    step: str  # the plan's step it serves
+    action: str
+    resource: str
+    context: Context = ()
+    allowed: bool = True  # False: the request must be refused
+
+
+@dataclass(frozen=True)
+class RoleIntents:
+    name: str
+    arn: str
+    created: bool  # tfgen creates it, with the policy its jobs need to run
+    projects: tuple[str, ...]  # TEAM/PROJECT whose jobs run as it
+    requests: tuple[Intent, ...]
+
+
+def _tags(project: str) -> Context:
+    return (("aws:RequestTag/Project", (project,)), ("aws:TagKeys", ("Project",)))
+
+
+def _role_choice(cfg: Environment, team: str, name: str) -> tuple[str, str, bool]:
+    """The role a project's jobs run as, as the README says: the project's execution_role or
+    create_execution_role, else the team's; a created one is {tag_prefix}-{team}-{project}-execution.
+    (name, ARN, created); an ARN in the YAML is kept as written (a role may have a path)."""
+    team_cfg, project = cfg.teams[team], cfg.teams[team].projects[name]
+    for named, create in ((project.execution_role, project.create_execution_role),
+                          (team_cfg.execution_role, team_cfg.create_execution_role)):
+        if named:
+            arn = named if named.startswith("arn:") else f"arn:aws:iam::{cfg.account_id}:role/{named}"
+            return named.rsplit("/", 1)[-1], arn, False
+        if create:
+            role = f"{cfg.tag_prefix}-{team}-{name}-execution"
+            return role, f"arn:aws:iam::{cfg.account_id}:role/{role}", True
+    return "", "", False
+
+
+def role_intents(exp: "Expected") -> dict[str, RoleIntents]:
+    """Every execution role the YAML's projects run as, with its requests."""
+    cfg = exp.cfg
+    region, account = cfg.region, cfg.account_id
+    sagemaker, ecr = f"arn:aws:sagemaker:{region}:{account}", f"arn:aws:ecr:{region}:{account}:repository"
+    projects = exp.projects()
+    users: dict[str, list[Project]] = {}
+    created: dict[str, bool] = {}
+    arns: dict[str, str] = {}
+    for project in projects:
+        role, arn, create = _role_choice(cfg, project.team, project.name)
+        if role:
+            users.setdefault(role, []).append(project)
+            created[role], arns[role] = create, arn
+
+    def repository(project: Project, stage: str) -> str:
+        return f"{ecr}/{cfg.company}-sm-{project.team}-{project.name}/{stage}"
+
+    shared = [f"{ecr}/{cfg.company}-sagemaker-shared/{n}" for n in cfg.ecr.shared_repos] if cfg.ecr.enabled else []
+    result: dict[str, RoleIntents] = {}
+    neighbourhood = _Neighbourhood(projects)
+    for role, own in sorted(users.items()):
+        requests: list[Intent] = []
+        for project in own:
+            group, version = f"{sagemaker}:model-package-group/{project.group}", \
+                f"{sagemaker}:model-package/{project.group}/1"
+            tags = _tags(f"{project.team}/{project.name}")
+            requests += [
+                Intent(REGISTER, "sagemaker:CreateModelPackage", version, tags),
+                Intent(REGISTER, "sagemaker:CreateModelPackage", group, tags),
+                Intent(REGISTER, "sagemaker:AddTags", version, tags),
+                Intent(CREATE_GROUP, "sagemaker:CreateModelPackageGroup", group, tags),
+                Intent(CREATE_GROUP, "sagemaker:AddTags", group, tags),
+                Intent(DESCRIBE, "sagemaker:DescribeModelPackageGroup", group),
+                Intent(DESCRIBE, "sagemaker:DescribeModelPackage", version),
+                Intent(APPROVE, "sagemaker:UpdateModelPackage", version,
+                       (("sagemaker:ModelApprovalStatus", ("Approved",)),)),
+                Intent(DELETE, "sagemaker:DeleteModelPackage", version),
+            ]
+            for arn in [repository(project, stage) for stage in project.stages] + shared:
+                requests += [Intent(PULL, action, arn) for action in
+                             ("ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage")]
+            requests += [Intent(PUSH, "ecr:PutImage", arn, allowed=False)
+                         for arn in [repository(project, stage) for stage in project.stages[:1]] + shared[:1]]
+        requests.append(Intent(LIST_GROUPS, "sagemaker:ListModelPackageGroups", "*"))
+        if cfg.ecr.enabled:
+            requests.append(Intent(PULL, "ecr:GetAuthorizationToken", "*"))
+        for other in neighbourhood.of(own):
+            group, version = f"{sagemaker}:model-package-group/{other.group}", \
+                f"{sagemaker}:model-package/{other.group}/1"
+            requests += [
+                Intent(OTHERS, "sagemaker:CreateModelPackage", version, _tags(other.group), allowed=False),
+                Intent(OTHERS, "sagemaker:DescribeModelPackageGroup", group, allowed=False),
+                Intent(OTHERS, "sagemaker:UpdateModelPackage", version,
+                       (("sagemaker:ModelApprovalStatus", ("Approved",)),), allowed=False),
+                Intent(OTHERS, "sagemaker:DeleteModelPackage", version, allowed=False),
+                Intent(OTHERS, "sagemaker:AddTags", group, _tags(other.group), allowed=False),
+            ]
+            requests += [Intent(OTHERS, "ecr:BatchGetImage", repository(other, stage), allowed=False)
+                         for stage in other.stages[:1]]
+        if created[role]:
+            requests += _runtime_intents(exp, own)
+        result[role] = RoleIntents(role, arns[role], created[role],
+                                   tuple(f"{p.team}/{p.name}" for p in own), tuple(requests))
+    return result
+
+
+class _Neighbourhood:
+    """Every project, sorted by team and group, to find a role's neighbours without a pass over all."""
+
+    def __init__(self, projects: list[Project]) -> None:
+        self.ordered = sorted(projects, key=lambda p: (p.team, p.group))
+        self.position = {(p.team, p.group): i for i, p in enumerate(self.ordered)}
+        self.team_start: dict[str, int] = {}
+        for i, project in enumerate(self.ordered):
+            self.team_start.setdefault(project.team, i)
+
+    def of(self, own: list[Project]) -> list[Project]:
+        """The other projects a role's requests must be refused on: the two nearest by name (where
+        a loose wildcard would reach first), one of another team, and a made-up one whose group
+        name extends this project's (`rc-fraud-detection-x`: what `rc-fraud-detection*` would
+        grant). Not every pair: at a thousand projects that is a million requests, and these catch
+        a policy scoped by a pattern or to the wrong project."""
+        first, mine = own[0], set(own)
+        index = self.position[(first.team, first.group)]
+        window = [(abs(i - index), p) for i, p in enumerate(self.ordered[max(0, index - 4):index + 5],
+                                                            start=max(0, index - 4)) if p not in mine]
+        nearest = [p for _, p in sorted(window, key=lambda item: (item[1].team != first.team, item[0]))][:2]
+        teams = sorted(self.team_start)
+        other = [t for t in teams[teams.index(first.team) + 1:] + teams if t != first.team]
+        chosen = nearest + ([self.ordered[self.team_start[other[0]]]] if other else [])
+        chosen.append(Project(first.team, f"{first.name}-x", first.stages[:1], first.retention))
+        return list(dict.fromkeys(chosen))
+
+
+def _runtime_intents(exp: "Expected", own: list[Project]) -> list[Intent]:
+    """What SageMaker does as a role tfgen creates: AWS's list for execution roles
+    (CreateTrainingJob, CreateProcessingJob and CreateModel), in the YAML's VPC."""
+    cfg = exp.cfg
+    region, account = cfg.region, cfg.account_id
+    ec2 = f"arn:aws:ec2:{region}:{account}"
+    vpc = (("ec2:Vpc", (exp.vpc_arn(),)),)
+    other_vpc = (("ec2:Vpc", (f"{ec2}:vpc/vpc-0fffffffffffffff0",)),)
+    logs = f"arn:aws:logs:{region}:{account}:log-group:/aws/sagemaker"
+    requests = [
+        Intent(NETWORK, "ec2:CreateNetworkInterface", f"{ec2}:network-interface/*",
+               (*vpc, ("ec2:Region", (region,)))),
+        *(Intent(NETWORK, "ec2:CreateNetworkInterface", f"{ec2}:subnet/{subnet}",
+                 (*vpc, ("ec2:SubnetID", (subnet,)))) for subnet in cfg.network.private_subnet_ids),
+        *(Intent(NETWORK, "ec2:CreateNetworkInterface", f"{ec2}:security-group/sg-0{role}", vpc)
+          for role in ("training", "processing", "inference")),
+        Intent(NETWORK, "ec2:CreateTags", f"{ec2}:network-interface/*",
+               (("ec2:CreateAction", ("CreateNetworkInterface",)), *_tags("sagemaker"))),
+        *(Intent(NETWORK, action, f"{ec2}:network-interface/eni-0a1b2c3d4e5f60001", vpc)
+          for action in ("ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface",
+                         "ec2:DeleteNetworkInterfacePermission")),
+        *(Intent(NETWORK, action, "*") for action in ("ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs",
+                                                       "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups",
+                                                       "ec2:DescribeDhcpOptions")),
+        Intent(OTHER_VPC, "ec2:CreateNetworkInterface", f"{ec2}:subnet/subnet-0fffffffffffffff0",
+               (*other_vpc, ("ec2:SubnetID", ("subnet-0fffffffffffffff0",))), allowed=False),
+        Intent(OTHER_VPC, "ec2:CreateNetworkInterface", f"{ec2}:security-group/sg-0fffffffffffffff0", other_vpc,
+               allowed=False),
+        Intent(OTHER_VPC, "ec2:DeleteNetworkInterface", f"{ec2}:network-interface/eni-0fffffffffffffff0", other_vpc,
+               allowed=False),
+        Intent(OTHER_VPC, "ec2:CreateTags", f"{ec2}:network-interface/eni-0fffffffffffffff0", (), allowed=False),
+    ]
+    for kind in ("TrainingJobs", "ProcessingJobs"):
+        stream = f"{logs}/{kind}:log-stream:tfgen-intent/algo-1"
+        requests += [Intent(LOGS, "logs:CreateLogGroup", f"{logs}/{kind}"),
+                     Intent(LOGS, "logs:DescribeLogStreams", f"{logs}/{kind}"),
+                     Intent(LOGS, "logs:CreateLogStream", stream), Intent(LOGS, "logs:PutLogEvents", stream),
+                     Intent(METRICS, "cloudwatch:PutMetricData", "*",
+                            (("cloudwatch:namespace", (f"/aws/sagemaker/{kind}",)),))]
+    for project in own:
+        for endpoint in project.endpoints:
+            stream = f"{logs}/Endpoints/{endpoint.name}:log-stream:AllTraffic/i-0a1b2c3d4e5f60001"
+            requests += [Intent(LOGS, "logs:CreateLogStream", stream), Intent(LOGS, "logs:PutLogEvents", stream)]
+    requests += [Intent(OTHER_DATA, "cloudwatch:PutMetricData", "*", (("cloudwatch:namespace", ("Custom/Other",)),),
+                        allowed=False),
+                 Intent(OTHER_DATA, "logs:PutLogEvents",
+                        f"arn:aws:logs:{region}:{account}:log-group:/other/app:log-stream:s", allowed=False)]
+    for project in own:
+        settings = cfg.teams[project.team].projects[project.name]
+        team_cfg = cfg.teams[project.team]
+        buckets = settings.data_buckets if settings.data_buckets is not None else team_cfg.data_buckets or []
+        keys = settings.kms_key_arns if settings.kms_key_arns is not None else team_cfg.kms_key_arns or []
+        for bucket in buckets:
+            requests += [Intent(DATA, "s3:ListBucket", f"arn:aws:s3:::{bucket}"),
+                         Intent(DATA, "s3:GetObject", f"arn:aws:s3:::{bucket}/input/train.csv"),
+                         Intent(DATA, "s3:PutObject", f"arn:aws:s3:::{bucket}/output/model.tar.gz"),
+                         Intent(OTHER_DATA, "s3:GetObject", f"arn:aws:s3:::{bucket}-x/input/train.csv",
+                                allowed=False)]
+        for key in keys:
+            requests += [Intent(KEYS, action, key) for action in ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")]
+            requests += [Intent(KEYS, "kms:CreateGrant", key, (("kms:GrantIsForAWSResource", ("true",)),)),
+                         Intent(OTHER_DATA, "kms:CreateGrant", key, (("kms:GrantIsForAWSResource", ("false",)),),
+                                allowed=False)]
+    return requests

@@ -240,8 +240,8 @@ def _import_parliament() -> None:
     spec = importlib.util.find_spec("parliament")  # None: not installed, and the import below says so
     folder = os.path.dirname(spec.origin) if spec and spec.origin else ""
     definition = os.path.join(folder, "iam_definition.json") if folder else ""
-    cache_file = _catalogue_cache_file(definition)
-    cached = _read_catalogue_cache(cache_file)
+    cache_file = cache_file_for(definition)
+    cached = read_cache(cache_file, list)
     shim = types.ModuleType("pkg_resources")
     shim.resource_filename = lambda package, name: os.path.join(folder, name)  # parliament asks only for its own
     sys.modules["pkg_resources"] = shim
@@ -255,7 +255,7 @@ def _import_parliament() -> None:
         del sys.modules["pkg_resources"]
         json.load = json_load
     if cached is None and cache_file:
-        _write_catalogue_cache(cache_file, parliament.iam_definition)
+        write_cache(cache_file, parliament.iam_definition)
 
 
 # --- the catalogue's cache ---------------------------------------------------------------
@@ -268,16 +268,17 @@ def _import_parliament() -> None:
 CACHE_PREFIX = "iam-catalogue-"
 
 
-def _catalogue_cache_file(definition: str) -> str | None:
+def cache_file_for(definition: str, prefix: str = CACHE_PREFIX) -> str | None:
+    """The cache's file for this copy of a catalogue (policies/iam_reference.py keeps its own)."""
     try:
         stat = os.stat(definition)
     except OSError:
         return None
     made_from = f"{stat.st_size}-{stat.st_mtime_ns}-py{sys.version_info[0]}.{sys.version_info[1]}"
-    return os.path.join(cache_dir(), f"{CACHE_PREFIX}{made_from}.marshal")
+    return os.path.join(cache_dir(), f"{prefix}{made_from}.marshal")
 
 
-def _read_catalogue_cache(cache_file: str | None) -> list | None:
+def read_cache(cache_file: str | None, kind: type = list):
     if not cache_file:
         return None
     try:
@@ -285,10 +286,10 @@ def _read_catalogue_cache(cache_file: str | None) -> list | None:
             catalogue = marshal.loads(cache.read())  # marshal.load(file) reads in small pieces: 8 times slower
     except (OSError, EOFError, ValueError, TypeError):
         return None
-    return catalogue if isinstance(catalogue, list) and catalogue else None
+    return catalogue if isinstance(catalogue, kind) and catalogue else None
 
 
-def _write_catalogue_cache(cache_file: str, catalogue: list) -> None:
+def write_cache(cache_file: str, catalogue: object, prefix: str = CACHE_PREFIX) -> None:
     folder, name = os.path.split(cache_file)
     partial = f"{cache_file}.{os.getpid()}.partial"
     try:
@@ -301,7 +302,7 @@ def _write_catalogue_cache(cache_file: str, catalogue: list) -> None:
             # Another catalogue's copy; or one left half-written by a process killed while it
             # wrote (a check that ended first kills the catalogue's process), unless another
             # check may be writing it now (a write takes hundredths of a second).
-            if other.startswith(CACHE_PREFIX) and other != name and (
+            if other.startswith(prefix) and other != name and (
                     not other.endswith(".partial") or os.stat(path).st_mtime < time.time() - 60):
                 os.remove(path)
     except (OSError, ValueError):  # no cache this time; the check itself is unaffected

@@ -17,9 +17,11 @@ from generator.inventory import REF, Inventory, Resource, first_block
 from generator.rule_key import blocks as _blocks
 from generator.rule_key import describe as describe_rule
 from generator.rule_key import sg_rules
-from policies import iam_catalogue
+from policies import iam_catalogue, iam_evaluation, iam_reference
+from policies.iam_evaluation import absent_is_true
 from policies.expected import (ALL, ANYWHERE, ENI_ACTIONS, FAILED_JOB_EVENTS, REGISTRY_ACTIONS, REGISTRY_LIST_ACTION,
-                               STAR_RESOURCE_ACTIONS, Expected, Rule, expected_rules)
+                               STAR_RESOURCE_ACTIONS, DEPENDENT_ACTIONS_NOT_GRANTED, Expected, Rule, expected_rules,
+                               role_intents)
 
 WORLD = {ANYWHERE, "::/0"}
 STATEFUL_TYPES = ("aws_ecr_repository", "aws_sagemaker_model_package_group", "aws_cloudwatch_log_group")
@@ -478,8 +480,9 @@ def _later(wait: Callable[[], list]) -> Iterator:
     yield from wait()
 
 
-@rule("TFG-IAM-005", "Network-interface actions (jobs in VPC mode) are held to the environment's VPC by an ec2:Vpc "
-                     "condition.")
+@rule("TFG-IAM-005", "Network-interface actions (jobs in VPC mode) are held to the environment's VPC: every "
+                    "resource type AWS gives an ec2:Vpc key for is granted only under ArnEquals (or ArnEqualsIfExists, "
+                    "where a resource of the statement carries no such key) ec2:Vpc = the VPC.")
 def eni_in_vpc(inv: Inventory, exp: Expected) -> Iterator[Violation]:
     vpc = exp.vpc_arn()
     for resource, document, _ in _documents(inv):
@@ -489,10 +492,19 @@ def eni_in_vpc(inv: Inventory, exp: Expected) -> Iterator[Violation]:
             actions = sorted(set(_list(statement.get("Action"))) & ENI_ACTIONS)
             if not actions or statement.get("Effect") != "Allow":
                 continue
-            condition = first_block(statement.get("Condition")).get("ArnEquals") or {}
-            if _list(first_block(condition).get("ec2:Vpc")) != [vpc]:
-                yield at("TFG-IAM-005", resource, f"statement {statement.get('Sid', '?')} allows {actions} without "
-                                                  f"ArnEquals ec2:Vpc = {vpc}")
+            conditions = first_block(statement.get("Condition"))
+            held = any(_list(first_block(conditions.get(operator) or {}).get("ec2:Vpc")) == [vpc]
+                       for operator in ("ArnEquals", "ArnEqualsIfExists"))
+            if held:
+                continue
+            for action in actions:
+                reachable = {t.name for pattern in _list(statement.get("Resource"))
+                             for t in iam_reference.types_granted(action, str(pattern))
+                             if iam_reference.is_supplied("ec2:Vpc", action, t)}
+                if reachable:
+                    yield at("TFG-IAM-005", resource, f"statement {statement.get('Sid', '?')} allows {action} on "
+                                                      f"{', '.join(sorted(reachable))} without ArnEquals ec2:Vpc = "
+                                                      f"{vpc}")
 
 
 @rule("TFG-IAM-006", "The inline policies on one IAM role fit IAM's quota: 10,240 characters in all, white space "
@@ -514,6 +526,126 @@ def role_policy_quota(inv: Inventory, exp: Expected) -> Iterator[Violation]:
             yield at("TFG-IAM-006", resource, f"takes the inline policies on role {role} to {total[role]:,} characters "
                                               f"(white space not counted): IAM refuses past "
                                               f"{aws_limits.ROLE_INLINE_POLICIES_MAX:,}")
+
+
+def _role_name(inv: Inventory, policy: Resource) -> str | None:
+    """The role a role policy is on: its name, or the role it refers to in its root."""
+    role = policy.values.get("role")
+    named = inv.find(policy.root, role)
+    if named is not None:
+        role = named.values.get("name", role)
+    return role if isinstance(role, str) and not role.startswith(REF) else None
+
+
+def _policies_by_role(inv: Inventory) -> dict[str, list[tuple[Resource, dict]]]:
+    """Every role's identity policies that the rendered code attaches, across roots."""
+    by_role: dict[str, list[tuple[Resource, dict]]] = {}
+    for resource, document, _ in _documents(inv.of_type("aws_iam_role_policy")):
+        role = _role_name(inv, resource)
+        if role:
+            by_role.setdefault(role, []).append((resource, document))
+    return by_role
+
+
+def _condition_keys(statement: dict) -> list[tuple[str, str]]:
+    """(operator, key) of every condition of a statement."""
+    return [(str(operator), str(key)) for operator, keys in first_block(statement.get("Condition")).items()
+            for key in (keys if isinstance(keys, dict) else {})]
+
+
+def _null_wants_absent(statement: dict, key: str) -> bool:
+    values = _list(first_block(first_block(statement.get("Condition")).get("Null")).get(key))
+    return bool(values) and all(str(v).lower() == "true" for v in values)
+
+
+def _catalogued(action: object) -> list[str]:
+    try:
+        return iam_reference.actions_matching(str(action))
+    except iam_reference.UnknownAction:
+        return []  # TFG-IAM-004 reports an action AWS does not have
+
+
+@rule("TFG-IAM-007", "Every condition key of an Allow statement is one AWS supplies for each action and resource "
+                     "type the statement grants (AWS's catalogue, per resource type): a condition on a key a "
+                     "resource never carries is false, so the statement never grants that resource.")
+def condition_keys_supplied(inv: Inventory, exp: Expected) -> Iterator[Violation]:
+    for resource, document in _identity_documents(inv):
+        for statement in _statements(document):
+            if statement.get("Effect") != "Allow":
+                continue
+            for operator, key in _condition_keys(statement):
+                if absent_is_true(operator) or (operator == "Null" and _null_wants_absent(statement, key)):
+                    continue  # ...IfExists, the negated operators and Null = true hold where the key is absent
+                never: dict[str, set[str]] = {}
+                for action in (a for pattern in _list(statement.get("Action")) for a in _catalogued(pattern)):
+                    types = [t for p in _list(statement.get("Resource")) for t in iam_reference.types_granted(action, str(p))]
+                    if not iam_reference.privilege(action).resource_types:
+                        types = [None]  # granted on *: the request's own keys
+                    for resource_type in types:
+                        if not iam_reference.is_supplied(key, action, resource_type):
+                            never.setdefault(action, set()).add(resource_type.name if resource_type else "*")
+                for action, names in sorted(never.items()):
+                    yield at("TFG-IAM-007", resource,
+                             f"statement {statement.get('Sid', '?')}: AWS supplies no {key} for {action} on "
+                             f"{', '.join(sorted(names))}, so {operator} is false there: the statement can never "
+                             f"grant {action} on {', '.join(sorted(names))}")
+
+
+@rule("TFG-IAM-008", "Each dependent action AWS's catalogue lists for a granted action, on the resource types the "
+                     "statement grants, is granted to the same role on those resources, or policies/expected.py "
+                     "records why not.")
+def dependent_actions(inv: Inventory, exp: Expected) -> Iterator[Violation]:
+    for role, policies in sorted(_policies_by_role(inv).items()):
+        statements = [s for _, d in policies for s in _statements(d) if s.get("Effect") == "Allow"]
+
+        def granted(action: str, pattern: str) -> bool:
+            return any(iam_reference.glob_match(str(a).lower(), action.lower())
+                       and any(iam_reference.arn_globs_intersect(str(r), pattern) for r in _list(s.get("Resource")))
+                       for s in statements for a in _list(s.get("Action")))
+
+        for resource, document in policies:
+            for statement in _statements(document):
+                if statement.get("Effect") != "Allow":
+                    continue
+                for action in (a for pattern in _list(statement.get("Action")) for a in _catalogued(pattern)):
+                    if not any(t.dependent_actions for t in iam_reference.privilege(action).resource_types):
+                        continue  # most actions depend on none: no need to find the types granted
+                    for pattern in map(str, _list(statement.get("Resource"))):
+                        for resource_type in iam_reference.types_granted(action, pattern):
+                            for dependent in resource_type.dependent_actions:
+                                if (action, resource_type.name, dependent) in DEPENDENT_ACTIONS_NOT_GRANTED:
+                                    continue
+                                if not granted(dependent, pattern):
+                                    yield at("TFG-IAM-008", resource,
+                                             f"statement {statement.get('Sid', '?')} grants {action} on {pattern}; "
+                                             f"AWS also asks for {dependent} there ({resource_type.name}: a "
+                                             f"dependent action), and no policy on role {role} grants it")
+
+
+@rule("TFG-IAM-009", "Every execution role allows each request its jobs make and refuses each it must not "
+                     "(the intent tables of policies/expected.py, restated from the plan), evaluated request by "
+                     "request with IAM's logic and the condition keys AWS supplies per resource type.")
+def intents(inv: Inventory, exp: Expected) -> Iterator[Violation]:
+    by_role = _policies_by_role(inv)
+    for role, table in sorted(role_intents(exp).items()):
+        policies = by_role.get(role, [])
+        documents = iam_evaluation.PolicySet((str(resource.values.get("name", resource.name)), document)
+                                             for resource, document in policies)
+        anchor = policies[0][0] if policies else None
+        for intent in table.requests:
+            if not table.created and not intent.allowed and not policies:
+                continue
+            decision = documents.decide(iam_evaluation.request_context(intent.action, intent.resource,
+                                                                       intent.context))
+            if decision.allowed == intent.allowed:
+                continue
+            message = (f"role {role}: {intent.action} on {intent.resource} is {decision}; "
+                       + (f"it must be allowed ({intent.step})" if intent.allowed else
+                          f"it must be refused ({intent.step})"))
+            if anchor is None:
+                yield Violation("TFG-IAM-009", f"teams/{table.projects[0].split('/')[0]}", None, None, message)
+            else:
+                yield at("TFG-IAM-009", anchor, message)
 
 
 # --- resource policies and trust ---------------------------------------------------------

@@ -92,6 +92,11 @@ def test_project_names_and_iam(prod):
         "arn:aws:sagemaker:eu-west-1:333333333333:model-package-group/rc-fraud-detection",
         "arn:aws:sagemaker:eu-west-1:333333333333:model-package/rc-fraud-detection/*")
     assert (listing.actions, listing.resources) == (("sagemaker:ListModelPackageGroups",), ("*",))
+    # Not the plan's, but AWS's catalogue lists AddTags as a dependent action of CreateModelPackage and
+    # CreateModelPackageGroup: a tagged registration needs it, on the project's own ARNs only.
+    tagging = fraud.workload_policy.statements[2]
+    assert (tagging.sid, tagging.actions, tagging.resources) == ("AllowTagModelRegistry", ("sagemaker:AddTags",),
+                                                                 registry.resources)
     star = [s for s in fraud.workload_policy.statements if "*" in s.resources]
     assert [s.actions for s in star] == [("sagemaker:ListModelPackageGroups",), ("ecr:GetAuthorizationToken",)]
 
@@ -123,6 +128,7 @@ def test_a_created_role_can_run_jobs_in_the_vpc_and_endpoints(prod):
                                        {f"{arn}:network-interface/*", f"{arn}:subnet/subnet-0c1b2c3d4e5f60011",
                                         f"{arn}:subnet/subnet-0c1b2c3d4e5f60012",
                                         f"{arn}:subnet/subnet-0c1b2c3d4e5f60013", f"{arn}:security-group/*"}),
+        "TagJobNetworkInterfacesOnCreate": ({"ec2:CreateTags"}, {f"{arn}:network-interface/*"}),
         "ManageJobNetworkInterfaces": ({"ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface",
                                         "ec2:DeleteNetworkInterfacePermission"}, {f"{arn}:network-interface/*"}),
         "DescribeJobNetwork": ({"ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs", "ec2:DescribeDhcpOptions",
@@ -130,7 +136,12 @@ def test_a_created_role_can_run_jobs_in_the_vpc_and_endpoints(prod):
         "ListDataBuckets": ({"s3:ListBucket"}, {"arn:aws:s3:::acme-ml-rc-aml"}),
         "ReadWriteData": ({"s3:GetObject", "s3:PutObject"}, {"arn:aws:s3:::acme-ml-rc-aml/*"}),
     }
-    assert conditions["CreateJobNetworkInterfaces"] == vpc and conditions["ManageJobNetworkInterfaces"] == vpc
+    # AWS supplies ec2:Vpc with the subnet and the groups of a new interface, not with the interface itself
+    # (Service Authorization Reference): IfExists, or every job in VPC mode is refused.
+    assert conditions["CreateJobNetworkInterfaces"] == (("ArnEqualsIfExists", *vpc[0][1:]),)
+    assert conditions["ManageJobNetworkInterfaces"] == vpc
+    assert conditions["TagJobNetworkInterfacesOnCreate"] == (("StringEquals", "ec2:CreateAction",
+                                                              ("CreateNetworkInterface",)),)
     assert conditions["PutSageMakerMetrics"] == (("StringLike", "cloudwatch:namespace", ("/aws/sagemaker/*",)),)
     assert all(s.why for s in runtime.values()), "every statement explains itself in a comment"
 

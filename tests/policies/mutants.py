@@ -74,6 +74,16 @@ def remove_block(file: str, header: str) -> Edit:
     return Edit(file, lambda root: _edit(root / file, _block((root / file).read_text(), header), ""))
 
 
+def remove_statement(file: str, header: str, sid: str) -> Edit:
+    """Delete one statement (its comment line, then `{ Sid = ... }`) from a policy in a block."""
+    def apply(root: Path) -> None:
+        block = _block((root / file).read_text(), header)
+        found = re.search(r'\n      # [^\n]*\n      \{\n        Sid +=\s*"' + sid + r'".*?\n      \},', block, re.S)
+        assert found, f"statement {sid} not in {header}"
+        _edit(root / file, block, block.replace(found.group(0), "", 1))
+    return Edit(file, apply)
+
+
 def append(file: str, text: str) -> Edit:
     def apply(root: Path) -> None:
         path = root / file
@@ -288,15 +298,44 @@ MUTANTS: list[Mutant] = [
            in_block(RC_IAM, AML_RUNTIME, '"ec2:DescribeVpcs",', '"ec2:DescribeVpcs",\n          "s3:GetObject",'),
            "teams/rc:aws_iam_role_policy.anti_money_laundering_runtime"),
     Mutant("network interfaces created without the VPC condition", "TFG-IAM-005",
-           in_block(RC_IAM, AML_RUNTIME, f'        Condition = {{\n          ArnEquals = {{ "ec2:Vpc" = "{PROD_VPC}" }}\n'
-                                         '        }\n      },\n      # Hand', '      },\n      # Hand'),
-                                         "teams/rc:aws_iam_role_policy.anti_money_laundering_runtime"),
+           in_block(RC_IAM, AML_RUNTIME, f'        Condition = {{\n          ArnEqualsIfExists = {{ "ec2:Vpc" = "{PROD_VPC}" }}\n'
+                                         '        }\n      },\n      # Tags', '      },\n      # Tags'),
+           "teams/rc:aws_iam_role_policy.anti_money_laundering_runtime"),
     Mutant("network interfaces deleted in another VPC", "TFG-IAM-005",
            in_block(RC_IAM, AML_RUNTIME, f'Resource = ["arn:aws:ec2:eu-west-1:333333333333:network-interface/*"]\n'
                                          f'        Condition = {{\n          ArnEquals = {{ "ec2:Vpc" = "{PROD_VPC}"',
                     f'Resource = ["arn:aws:ec2:eu-west-1:333333333333:network-interface/*"]\n'
                     f'        Condition = {{\n          ArnEquals = {{ "ec2:Vpc" = "{PROD_VPC[:-1]}9"'),
-                    "teams/rc:aws_iam_role_policy.anti_money_laundering_runtime"),
+           "teams/rc:aws_iam_role_policy.anti_money_laundering_runtime"),
+    # The shape AWS refuses every job in VPC mode: ec2:Vpc is never supplied for the new interface.
+    Mutant("network interfaces created under ArnEquals ec2:Vpc", "TFG-IAM-007",
+           in_block(RC_IAM, AML_RUNTIME, 'ArnEqualsIfExists = { "ec2:Vpc"', 'ArnEquals = { "ec2:Vpc"'),
+           "teams/rc:aws_iam_role_policy.anti_money_laundering_runtime", mentions="network-interface"),
+    Mutant("a job's network interface refused (ArnEquals ec2:Vpc)", "TFG-IAM-009",
+           in_block(RC_IAM, AML_RUNTIME, 'ArnEqualsIfExists = { "ec2:Vpc"', 'ArnEquals = { "ec2:Vpc"'),
+           "teams/rc:aws_iam_role_policy.anti_money_laundering", mentions="ec2:CreateNetworkInterface on "
+           "arn:aws:ec2:eu-west-1:333333333333:network-interface/* is implicitly denied"),
+    Mutant("the registry's tags dropped", "TFG-IAM-008",
+           remove_statement(RC_IAM, FRAUD_POLICY, "AllowTagModelRegistry"),
+           "teams/rc:aws_iam_role_policy.fraud_detection", mentions="sagemaker:AddTags"),
+    Mutant("a version registered with tags refused", "TFG-IAM-009",
+           remove_statement(RC_IAM, FRAUD_POLICY, "AllowTagModelRegistry"),
+           "teams/rc:aws_iam_role_policy.fraud_detection",
+           mentions="sagemaker:AddTags on arn:aws:sagemaker:eu-west-1:333333333333:model-package/rc-fraud-detection/1"),
+    Mutant("the network interfaces' tags dropped", "TFG-IAM-008",
+           remove_statement(RC_IAM, AML_RUNTIME, "TagJobNetworkInterfacesOnCreate"),
+           "teams/rc:aws_iam_role_policy.anti_money_laundering_runtime", mentions="ec2:CreateTags"),
+    Mutant("the registry scoped by a prefix", "TFG-IAM-009",
+           in_block(RC_IAM, FRAUD_POLICY, f'"{MPG_FRAUD}",', f'"{MPG_FRAUD}*",'),
+           "teams/rc:aws_iam_role_policy.fraud_detection", mentions="model-package-group/rc-fraud-detection-x"),
+    Mutant("a data bucket granted by a prefix", "TFG-IAM-009",
+           in_block(RC_IAM, AML_RUNTIME, '"arn:aws:s3:::acme-ml-rc-aml/*"', '"arn:aws:s3:::acme-ml-rc-aml*"'),
+           "teams/rc:aws_iam_role_policy.anti_money_laundering", mentions="acme-ml-rc-aml-x"),
+    Mutant("an explicit deny of the project's own images", "TFG-IAM-009",
+           in_block(RC_IAM, FRAUD_POLICY, '    Statement = [\n',
+                    '    Statement = [\n      {\n        Sid      = "DenyPulls"\n        Effect   = "Deny"\n'
+                    '        Action   = ["ecr:BatchGetImage"]\n        Resource = ["*"]\n      },\n'),
+           "teams/rc:aws_iam_role_policy.fraud_detection", mentions="explicitly denied by rc-fraud-detection-workload/DenyPulls"),
     Mutant("cloudwatch.amazonaws.com dropped from the alarm key's policy", "TFG-POL-002",
            in_block(ALARMS, 'resource "aws_kms_key" "alarms"',
                     'Principal = { Service = ["cloudwatch.amazonaws.com", "events.amazonaws.com"] }',

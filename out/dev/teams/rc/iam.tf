@@ -62,6 +62,16 @@ resource "aws_iam_role_policy" "anti_money_laundering" {
         Action   = ["sagemaker:ListModelPackageGroups"]
         Resource = ["*"]
       },
+      # Tags on this project's group and model versions: AWS's dependent action of creating them with tags, as pipelines and the SDK do (docs/policies.md).
+      {
+        Sid    = "AllowTagModelRegistry"
+        Effect = "Allow"
+        Action = ["sagemaker:AddTags"]
+        Resource = [
+          "arn:aws:sagemaker:eu-west-1:111111111111:model-package-group/rc-anti-money-laundering",
+          "arn:aws:sagemaker:eu-west-1:111111111111:model-package/rc-anti-money-laundering/*",
+        ]
+      },
       # Pull this project's images and the shared base images.
       {
         Sid    = "AllowEcrPull"
@@ -121,7 +131,7 @@ resource "aws_iam_role_policy" "anti_money_laundering_runtime" {
           StringLike = { "cloudwatch:namespace" = "/aws/sagemaker/*" }
         }
       },
-      # Jobs in VPC mode: network interfaces in the private subnets, with groups of this VPC only.
+      # Jobs in VPC mode: interfaces in the private subnets, with groups of this VPC (IfExists: the new interface has no ec2:Vpc).
       {
         Sid    = "CreateJobNetworkInterfaces"
         Effect = "Allow"
@@ -133,7 +143,17 @@ resource "aws_iam_role_policy" "anti_money_laundering_runtime" {
           "arn:aws:ec2:eu-west-1:111111111111:security-group/*",
         ]
         Condition = {
-          ArnEquals = { "ec2:Vpc" = "arn:aws:ec2:eu-west-1:111111111111:vpc/vpc-0a1b2c3d4e5f60001" }
+          ArnEqualsIfExists = { "ec2:Vpc" = "arn:aws:ec2:eu-west-1:111111111111:vpc/vpc-0a1b2c3d4e5f60001" }
+        }
+      },
+      # Tags given with CreateNetworkInterface (AWS's dependent action), never on other calls.
+      {
+        Sid      = "TagJobNetworkInterfacesOnCreate"
+        Effect   = "Allow"
+        Action   = ["ec2:CreateTags"]
+        Resource = ["arn:aws:ec2:eu-west-1:111111111111:network-interface/*"]
+        Condition = {
+          StringEquals = { "ec2:CreateAction" = "CreateNetworkInterface" }
         }
       },
       # Hand the job's interfaces to SageMaker and delete them afterwards, in this VPC only.
@@ -216,6 +236,16 @@ resource "aws_iam_role_policy" "fraud_detection" {
         Effect   = "Allow"
         Action   = ["sagemaker:ListModelPackageGroups"]
         Resource = ["*"]
+      },
+      # Tags on this project's group and model versions: AWS's dependent action of creating them with tags, as pipelines and the SDK do (docs/policies.md).
+      {
+        Sid    = "AllowTagModelRegistry"
+        Effect = "Allow"
+        Action = ["sagemaker:AddTags"]
+        Resource = [
+          "arn:aws:sagemaker:eu-west-1:111111111111:model-package-group/rc-fraud-detection",
+          "arn:aws:sagemaker:eu-west-1:111111111111:model-package/rc-fraud-detection/*",
+        ]
       },
       # Pull this project's images and the shared base images.
       {

@@ -38,6 +38,16 @@ resource "aws_iam_role_policy" "recommendation_engine" {
         Action   = ["sagemaker:ListModelPackageGroups"]
         Resource = ["*"]
       },
+      # Tags on this project's group and model versions: AWS's dependent action of creating them with tags, as pipelines and the SDK do (docs/policies.md).
+      {
+        Sid    = "AllowTagModelRegistry"
+        Effect = "Allow"
+        Action = ["sagemaker:AddTags"]
+        Resource = [
+          "arn:aws:sagemaker:eu-west-1:333333333333:model-package-group/algo-recommendation-engine",
+          "arn:aws:sagemaker:eu-west-1:333333333333:model-package/algo-recommendation-engine/*",
+        ]
+      },
       # Pull this project's images and the shared base images.
       {
         Sid    = "AllowEcrPull"
