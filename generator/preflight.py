@@ -4,7 +4,9 @@ The plan puts the workload layer on a VPC, subnets and execution roles that exis
 already, in an account where jobs may already have run. Before the first apply this
 checks that the network is what the YAML says and can carry private endpoints, that the
 roles exist and trust SageMaker, and finds everything that exists already and would make
-the apply fail, with the YAML switch that adopts it. Only Describe/Get/List calls.
+the apply fail, with the YAML switch that adopts it, and asks the account's IAM simulator
+whether each existing role, with tfgen's policies on it, allows what its jobs do. Only
+Describe/Get/List calls and iam:SimulatePrincipalPolicy, which changes nothing.
 """
 
 from __future__ import annotations
@@ -196,6 +198,39 @@ def _roles(d: Design, iam) -> Iterator[Check]:
                         "add sagemaker.amazonaws.com (sts:AssumeRole) to its trust policy")
         else:
             yield _inline_policy_room(iam, name, projects, users)
+            yield from _simulated(d, iam, name, projects, users)
+
+
+def _simulated(d: Design, iam, name: str, projects: list[ProjectDesign], users: str) -> Iterator[Check]:
+    """The requests the plan's jobs make, asked of the account's IAM simulator as if tfgen's
+    policies were on the role already: the role's own policies or its permissions boundary
+    may deny what tfgen grants (a FAIL), or allow another project's group (a WARN)."""
+    from generator.design import policy_document
+    from generator.simulation import simulate
+    from policies.expected import Expected, role_intents
+
+    table = role_intents(Expected(d.env, d.config)).get(name)
+    if table is None:
+        return
+    ours = tuple(policy_document(policy) for project in projects for policy in project.policies)
+    outcomes = simulate(iam, table, extra_policies=ours)
+    wrong = [o for o in outcomes if not o.as_intended]
+    for outcome in wrong:
+        if outcome.intent.allowed:
+            yield Check(f"role {name}: {outcome.intent.action} on {outcome.intent.resource}", FAIL,
+                        outcome.describe(name),
+                        f"lift the deny in {outcome.matched or 'the role or its permissions boundary'} for "
+                        f"{outcome.intent.resource}")
+        else:
+            yield Check(f"role {name}: {outcome.intent.action} on {outcome.intent.resource}", WARN,
+                        outcome.describe(name),
+                        f"the role's own {outcome.matched or 'policies'} reach beyond {users}: narrow them if the "
+                        "projects must be kept apart")
+    if not wrong:
+        allowed = sum(o.intent.allowed for o in outcomes)
+        yield Check(f"role {name} simulated", PASS,
+                    f"with tfgen's policies, {allowed} requests of {users}'s jobs allowed and "
+                    f"{len(outcomes) - allowed} of other projects refused (iam:SimulatePrincipalPolicy)")
 
 
 def _inline_policy_room(iam, name: str, projects: list[ProjectDesign], users: str) -> Check:

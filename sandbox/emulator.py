@@ -18,6 +18,9 @@ fan-out do the rest):
     AlarmArn, AWSAccountId), with CloudWatch's subject `ALARM: "NAME" in REGION`;
   - an EventBridge rule whose pattern matches an event and whose target is an SNS topic
     publishes the event, as JSON, to the topic (moto raises NotImplementedError).
+iam:SimulatePrincipalPolicy is not implemented either: the shim answers it with the gate's
+evaluator (policies/iam_evaluation.py) over the role's policies, so accept and preflight can
+ask their questions here (what AWS's own simulator would say, only a real account shows).
 Where moto accepts what AWS refuses, a shim refuses it with AWS's error, so a test that
 passes here would pass on a real account (the brownfield tests depend on these):
   - an interface endpoint with private DNS in a VPC without enableDnsSupport and
@@ -39,6 +42,7 @@ passes here would pass on a real account (the brownfield tests depend on these):
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import urllib.request
@@ -112,6 +116,7 @@ def _install_shims() -> None:
     _shim_alarm_actions()
     _shim_event_targets_on_sns()
     _shim_role_inline_policy_quota()
+    _shim_simulate_principal_policy()
 
 
 def _shim_delete_model_package_group() -> None:
@@ -235,6 +240,62 @@ def _shim_role_inline_policy_quota() -> None:
         put(self, role_name, policy_name, policy_json)
 
     IAMBackend.put_role_policy = put_role_policy
+
+
+def _shim_simulate_principal_policy() -> None:
+    """IAM's policy simulator, which moto lacks, answered by the gate's evaluator (moto keeps
+    the role's policies; the evaluator decides as IAM documents it: policies/iam_evaluation.py).
+    A role's inline and attached policies and the PolicyInputList are evaluated; a permissions
+    boundary, when the role has one, must allow too (IAM's rule for identity policies)."""
+    from moto.core.responses import ActionResult
+    from moto.iam.models import IAMBackend
+    from moto.iam.responses import IamResponse
+
+    from policies.iam_evaluation import Request, evaluate
+
+    if hasattr(IamResponse, "simulate_principal_policy"):
+        return  # moto implements it now: the shim retires itself
+
+    def principal_policies(backend: IAMBackend, arn: str) -> tuple[list[tuple[str, dict]], list[tuple[str, dict]]]:
+        from moto.iam.exceptions import NotFoundException
+
+        role = next((r for r in backend.roles.values() if r.arn == arn), None)
+        if role is None:  # AWS: NoSuchEntity (a plain exception here would be a 500)
+            raise NotFoundException(f"The role with ARN {arn} cannot be found.")
+        policies = [(name, json.loads(text)) for name, text in role.policies.items()]
+        policies += [(policy.name, _document(policy)) for policy in role.managed_policies.values()]
+        boundary = backend.get_policy(role.permissions_boundary_arn) if role.permissions_boundary_arn else None
+        return policies, [(boundary.name, _document(boundary))] if boundary else []
+
+    def simulate_principal_policy(self) -> ActionResult:
+        policies, boundary = principal_policies(self.backend, self._get_param("PolicySourceArn"))
+        policies += [(f"PolicyInputList.{i + 1}", json.loads(text))
+                     for i, text in enumerate(self._get_param("PolicyInputList") or [])]
+        context = tuple((entry["ContextKeyName"], tuple(entry.get("ContextKeyValues") or ()))
+                        for entry in self._get_param("ContextEntries") or [])
+        results = []
+        for action in self._get_param("ActionNames") or []:
+            for resource in self._get_param("ResourceArns") or ["*"]:
+                request = Request(action, resource, context)
+                decision = evaluate(policies, request)
+                if decision.allowed and boundary and not evaluate(boundary, request).allowed:
+                    decision = evaluate(boundary, request)
+                matched = [{"SourcePolicyId": decision.statement.rsplit("/", 1)[0], "SourcePolicyType": "IAM Policy"}] \
+                    if decision.statement else []
+                results.append({"EvalActionName": action, "EvalResourceName": resource,
+                                "EvalDecision": {"allowed": "allowed", "explicitly denied": "explicitDeny"}.get(
+                                    decision.effect, "implicitDeny"),
+                                "MatchedStatements": matched, "MissingContextValues": []})
+        return ActionResult({"EvaluationResults": results, "IsTruncated": False})
+
+    IamResponse.simulate_principal_policy = simulate_principal_policy
+
+
+def _document(policy) -> dict:
+    """A managed policy's default version, as a document."""
+    version = next(v for v in policy.versions if v.version_id == policy.default_version_id)
+    text = version.document if isinstance(version.document, str) else json.dumps(version.document)
+    return json.loads(text)
 
 
 def lifecycle_policy_problem(rules: list[dict]) -> str | None:

@@ -133,3 +133,41 @@ def test_a_roles_inline_policies_stop_at_10240_characters(emulator):
     put(RoleName="acme-sagemaker-rc", PolicyName="a", PolicyDocument=json.dumps(inline_policy(5_000)))  # replaced
     put(RoleName="acme-sagemaker-rc", PolicyName="c", PolicyDocument=json.dumps(inline_policy(1_000)))
     assert sorted(iam.list_role_policies(RoleName="acme-sagemaker-rc")["PolicyNames"]) == ["a", "b", "c"]
+
+
+def test_the_policy_simulator_decides_as_iam_documents(emulator):
+    """moto has no SimulatePrincipalPolicy; the shim answers as IAM's evaluation logic does: the
+    role's inline and attached policies and the PolicyInputList allow, an explicit deny wins, a
+    permissions boundary must allow too, a condition on an absent context key is false."""
+    iam = boto_client(emulator, "iam", REGION)
+    document = lambda *statements: json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+    boundary = iam.create_policy(PolicyName="boundary", PolicyDocument=document(
+        {"Effect": "Allow", "Action": ["s3:*", "sagemaker:*"], "Resource": "*"}))["Policy"]["Arn"]
+    arn = iam.create_role(RoleName="jobs", AssumeRolePolicyDocument=document(),
+                          PermissionsBoundary=boundary)["Role"]["Arn"]
+    iam.put_role_policy(RoleName="jobs", PolicyName="own", PolicyDocument=document(
+        {"Effect": "Allow", "Action": ["s3:GetObject", "ecr:BatchGetImage"], "Resource": "*"},
+        {"Effect": "Allow", "Action": "sagemaker:AddTags", "Resource": "*",
+         "Condition": {"StringEquals": {"aws:TagKeys": "Project"}}}))
+    managed = iam.create_policy(PolicyName="managed", PolicyDocument=document(
+        {"Effect": "Deny", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::secret/*"}))["Policy"]["Arn"]
+    iam.attach_role_policy(RoleName="jobs", PolicyArn=managed)
+
+    def decision(action, resource="*", context=(), extra=()):
+        result = iam.simulate_principal_policy(
+            PolicySourceArn=arn, ActionNames=[action], ResourceArns=[resource], PolicyInputList=list(extra),
+            ContextEntries=[{"ContextKeyName": k, "ContextKeyValues": [v], "ContextKeyType": "string"}
+                            for k, v in context])["EvaluationResults"][0]
+        return result["EvalDecision"], [s["SourcePolicyId"] for s in result["MatchedStatements"]]
+
+    assert decision("s3:GetObject", "arn:aws:s3:::data/k") == ("allowed", ["own"])
+    assert decision("s3:GetObject", "arn:aws:s3:::secret/k") == ("explicitDeny", ["managed"])
+    assert decision("ecr:BatchGetImage")[0] == "implicitDeny"  # the boundary does not allow ECR
+    assert decision("s3:PutObject")[0] == "implicitDeny"
+    assert decision("s3:PutObject", extra=[document({"Effect": "Allow", "Action": "s3:PutObject",
+                                                     "Resource": "*"})]) == ("allowed", ["PolicyInputList.1"])
+    assert decision("sagemaker:AddTags")[0] == "implicitDeny"  # aws:TagKeys absent: the condition is false
+    assert decision("sagemaker:AddTags", context=[("aws:TagKeys", "Project")])[0] == "allowed"
+    assert error_of(iam.simulate_principal_policy, PolicySourceArn="arn:aws:iam::123456789012:role/none",
+                    ActionNames=["s3:GetObject"]) == (
+        "NoSuchEntity", "The role with ARN arn:aws:iam::123456789012:role/none cannot be found.")

@@ -1,5 +1,5 @@
 """tfgen preflight against the emulator, one problem at a time: each FAIL or WARN with its
-fix, exit 1 only on a FAIL, and nothing but read calls. (The whole brownfield account, fixed
+fix, exit 1 only on a FAIL, and nothing but read calls (and the IAM simulator). (The whole brownfield account, fixed
 and applied, is tests/test_sandbox_brownfield.py.)"""
 
 from __future__ import annotations
@@ -150,7 +150,10 @@ def test_preflight_only_reads(emulator, tmp_path):
     calls: list[str] = []
     session.events.register("before-call", lambda model, **_: calls.append(model.name))
     preflight_module.preflight(design(load_environment(sb.config_dir, "sandbox")), session)
-    assert calls and all(name.startswith(("Describe", "Get", "List")) for name in calls), sorted(set(calls))
+    # SimulatePrincipalPolicy evaluates policies and changes nothing (IAM API reference).
+    assert calls and all(name.startswith(("Describe", "Get", "List")) or name == "SimulatePrincipalPolicy"
+                         for name in calls), sorted(set(calls))
+    assert "SimulatePrincipalPolicy" in calls
 
 
 def test_an_s3_gateway_on_other_route_tables_is_no_obstacle(emulator, tmp_path):
@@ -189,3 +192,32 @@ def test_a_role_whose_own_inline_policies_leave_no_room_fails(emulator, tmp_path
     assert "(9,500 in 1 of its own" in role["found"] and "apply would fail part-way" in role["found"]
     assert role["fix"] == ("move its own inline policies (data-access) into managed policies, or give some of "
                            "rc/fraud-detection an execution_role of their own")
+
+
+def test_a_role_whose_own_policy_denies_what_the_jobs_need_fails_naming_the_request(emulator, tmp_path):
+    """AWS evaluates the role's own policies with tfgen's: an explicit deny there wins
+    (IAM's policy evaluation logic), and the jobs could not register a tagged version."""
+    sb = lifecycle.prepare(emulator, tmp_path)
+    iam = boto_client(emulator, "iam", REGION)
+    iam.put_role_policy(RoleName="acme-sagemaker-rc", PolicyName="no-tagging", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Sid": "NoTags", "Effect": "Deny", "Action": "sagemaker:AddTags",
+                                                "Resource": "*"}]}))
+    code, checks = checks_of(sb)
+    assert code == 1
+    failed = checks["role acme-sagemaker-rc: sagemaker:AddTags on "
+                    "arn:aws:sagemaker:eu-west-1:123456789012:model-package/rc-fraud-detection/1"]
+    assert failed["status"] == "FAIL"
+    assert "is explicitly denied by no-tagging; it must be allowed (§4 register a model version" in failed["found"]
+    assert checks["role acme-sagemaker-algo simulated"]["status"] == "PASS"
+
+
+def test_a_role_whose_own_policy_reaches_other_projects_warns(emulator, tmp_path):
+    sb = lifecycle.prepare(emulator, tmp_path)
+    iam = boto_client(emulator, "iam", REGION)
+    iam.put_role_policy(RoleName="acme-sagemaker-algo", PolicyName="sagemaker-everything", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sagemaker:Describe*", "Resource": "*"}]}))
+    code, checks = checks_of(sb)
+    assert code == 0
+    warned = next(c for name, c in checks.items() if name.startswith(
+        "role acme-sagemaker-algo: sagemaker:DescribeModelPackageGroup on ") and c["status"] != "PASS")
+    assert warned["status"] == "WARN" and "is allowed by sagemaker-everything; it must be refused" in warned["found"]

@@ -182,13 +182,36 @@ def test_accept_runs_the_plans_acceptance_and_leaves_nothing_behind(sandbox, ala
     by_module: dict[str, list] = {}
     for r in results:
         by_module.setdefault(r["module"], []).append(r)
-    # From the sandbox's YAML: 5 groups; 3 projects with their repositories (3 stages each, 9 in all:
-    # fraud-detection, anti-money-laundering, recommendation-engine); 3 groups; 2 teams with alarms.
-    assert [len(by_module[m]) for m in ("network", "ecr", "registry", "alarms", "cleanup")] == [5, 9, 3, 2, 1]
+    # From the sandbox's YAML: 5 groups; 3 execution roles (two existing, one created); 3 projects with their
+    # repositories (3 stages each, 9 in all: fraud-detection, anti-money-laundering, recommendation-engine);
+    # 3 groups; 2 teams with alarms.
+    assert [len(by_module[m]) for m in ("network", "iam", "ecr", "registry", "alarms", "cleanup")] == [5, 3, 9, 3, 2, 1]
     assert all(r["status"] == "PASS" for r in results), results
     fraud = next(r for r in by_module["alarms"] if "fraud-scoring" in r["check"])
     assert fraud["detail"] == "OK -> ALARM -> OK; alarm-reader received ['ALARM', 'OK']"
     assert account_snapshot(sandbox) == before  # every image, version and alarm state as it was
+
+
+def test_accept_fails_a_role_that_the_account_denies_what_its_jobs_need(sandbox):
+    """The account, not the rendered code, decides: a deny on the role itself (here an inline
+    policy; on a real account also a permissions boundary or an SCP) refuses the jobs'
+    requests, and accept names each refused request with the policy that refused it."""
+    iam = boto_client(sandbox.emulator, "iam", REGION)
+    iam.put_role_policy(RoleName="acme-sagemaker-algo", PolicyName="no-pulls", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "ecr:BatchGetImage", "Resource": "*"}]}))
+    try:
+        assert tfgen(sandbox, "outputs", "sandbox").exit_code == 0
+        result = tfgen(sandbox, "accept", "sandbox", "--allow-protected", "--format", "json")
+    finally:
+        iam.delete_role_policy(RoleName="acme-sagemaker-algo", PolicyName="no-pulls")
+    assert result.exit_code == 1
+    iam_rows = [r for r in json.loads(result.output)["results"] if r["module"] == "iam"]
+    failed = [r for r in iam_rows if r["status"] == "FAIL"]
+    # The project's three repositories and the sandbox's three shared ones.
+    assert len(failed) == 6 and all("ecr:BatchGetImage" in r["check"] and "explicitly denied by no-pulls" in r["detail"]
+                                    for r in failed)
+    assert sorted(r["check"] for r in iam_rows if r["status"] == "PASS") == [
+        "role acme-sagemaker-rc: the jobs' requests", "role acme-sm-rc-anti-money-laundering-execution: the jobs' requests"]
 
 
 def test_accept_cleans_up_when_a_step_fails_halfway(sandbox):
