@@ -389,16 +389,16 @@ class _Neighbourhood:
         name extends this project's (`rc-fraud-detection-x`: what `rc-fraud-detection*` would
         grant). Not every pair: at a thousand projects that is a million requests, and these catch
         a policy scoped by a pattern or to the wrong project."""
-        first, mine = own[0], set(own)
+        first, mine = own[0], {p.group for p in own}
         index = self.position[(first.team, first.group)]
         window = [(abs(i - index), p) for i, p in enumerate(self.ordered[max(0, index - 4):index + 5],
-                                                            start=max(0, index - 4)) if p not in mine]
+                                                            start=max(0, index - 4)) if p.group not in mine]
         nearest = [p for _, p in sorted(window, key=lambda item: (item[1].team != first.team, item[0]))][:2]
         teams = sorted(self.team_start)
         other = [t for t in teams[teams.index(first.team) + 1:] + teams if t != first.team]
         chosen = nearest + ([self.ordered[self.team_start[other[0]]]] if other else [])
         chosen.append(Project(first.team, f"{first.name}-x", first.stages[:1], first.retention))
-        return list(dict.fromkeys(chosen))
+        return list({p.group: p for p in chosen}.values())
 
 
 def _runtime_intents(exp: "Expected", own: list[Project]) -> list[Intent]:
