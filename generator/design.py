@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from generator import aws_limits
 from generator.config.loader import LoadedEnvironment
 from generator.config.models import Environment
-from generator.errors import ConfigError
+from generator.errors import ConfigError, ConfigErrors
 
 HTTPS, NFS, INFERENCE_CONTAINER = 443, 2049, 8080
 STUDIO_APPS = (8192, 65535)
@@ -922,35 +922,63 @@ def _check_role_policy_sizes(loaded: LoadedEnvironment, result: Design) -> None:
 
 
 def _check_composed_names(loaded: LoadedEnvironment, result: Design) -> None:
-    """AWS's limits apply to names only once composed; report them at the project's line."""
+    """AWS's limits (botocore's models, generator/aws_limits.py) apply to names only once
+    composed: each is reported at the YAML that composes it (tag_prefix, the project, the
+    endpoint), all at once, and once per field and limit (five groups from one tag_prefix are one error)."""
+    errors: dict[tuple, ConfigError] = {}
+
+    def fail(path: tuple, message: str, key: object = None) -> None:
+        if (path, key or message) not in errors:
+            file, line = loaded.where(path)
+            errors[(path, key or message)] = ConfigError(file, line, ".".join(path), message)
+
+    def check(limit: aws_limits.Limit, value: str, path: tuple, hint: str = "") -> None:
+        problem = limit.problem(value)
+        if problem:
+            fail(path, problem + hint, limit)
+
+    prefix, platform = ("tag_prefix",), result.platform
+    for group in platform.security_groups:
+        check(aws_limits.SECURITY_GROUP, group.name, prefix, "; choose another tag_prefix")
+    if platform.topic:
+        check(aws_limits.SNS_TOPIC, platform.topic.name, prefix)
+        check(aws_limits.KMS_ALIAS, platform.topic.kms_alias, prefix)
+    for rule in platform.event_rules:
+        check(aws_limits.EVENT_RULE, rule.name, prefix)
+    for repo in platform.shared_repositories:
+        check(aws_limits.ECR_REPOSITORY, repo.name, ("ecr", "shared_repos"))
     seen_groups: dict[str, tuple[str, str]] = {}
     seen_endpoints: dict[str, tuple[str, str]] = {}
     for team in result.teams:
         for project in team.projects + team.retired:
             path = ("teams", team.name, "projects", project.name)
-            file, line = loaded.where(path)
-
-            def fail(message: str, field_path: tuple = path) -> None:
-                raise ConfigError(file, line, ".".join(field_path), message)
-
             group = project.model_package_group
-            if len(group) > aws_limits.MODEL_PACKAGE_GROUP_MAX or not aws_limits.MODEL_PACKAGE_GROUP_NAME.match(group):
-                fail(f"model package group name {group!r} is {len(group)} characters; AWS allows at most "
-                     f"{aws_limits.MODEL_PACKAGE_GROUP_MAX} of [a-zA-Z0-9-]")
+            check(aws_limits.MODEL_PACKAGE_GROUP, group, path)
             if group in seen_groups:
                 other = "/".join(seen_groups[group])
-                fail(f"{team.name}/{project.name} and {other} both compose the name {group!r} "
-                     "(model package group, repositories and role would clash)")
+                fail(path, f"{team.name}/{project.name} and {other} both compose the name {group!r} "
+                           "(model package group, repositories and role would clash)")
             seen_groups[group] = (team.name, project.name)
-            if project.create_role and len(project.role_name) > aws_limits.IAM_ROLE_MAX:
-                fail(f"IAM role name {project.role_name!r} is {len(project.role_name)} characters; AWS allows at most "
-                     f"{aws_limits.IAM_ROLE_MAX} (shorten tag_prefix, team or project, or name an existing execution_role)")
+            if project.create_role:
+                check(aws_limits.IAM_ROLE, project.role_name, path,
+                      "; shorten tag_prefix, team or project, or name an existing execution_role")
+            else:
+                check(aws_limits.IAM_ROLE, project.role_name, project.role.yaml_path)
+            for policy in project.policies:
+                check(aws_limits.IAM_ROLE_POLICY, policy.name, path)
             for repo in project.repositories:
-                if len(repo.name) > aws_limits.ECR_REPOSITORY_MAX or not aws_limits.ECR_REPOSITORY_NAME.match(repo.name):
-                    fail(f"ECR repository name {repo.name!r} breaks AWS's pattern or length limit")
+                check(aws_limits.ECR_REPOSITORY, repo.name, path)
             for endpoint in project.endpoints:
+                endpoint_path = path + ("endpoints", endpoint.name)
                 if endpoint.name in seen_endpoints:
                     other = "/".join(seen_endpoints[endpoint.name])
-                    fail(f"endpoint {endpoint.name!r} is also declared by {other}; endpoint names are unique per "
-                         "account and region", path + ("endpoints", endpoint.name))
+                    fail(endpoint_path, f"endpoint {endpoint.name!r} is also declared by {other}; endpoint names are "
+                                        "unique per account and region")
                 seen_endpoints[endpoint.name] = (team.name, project.name)
+                check(aws_limits.LOG_GROUP, endpoint.log_group, endpoint_path)
+                for alarm in endpoint.alarms:
+                    check(aws_limits.ALARM, alarm.name, endpoint_path)
+                    check(aws_limits.ALARM_DESCRIPTION, alarm.description, endpoint_path)
+    if errors:
+        found = list(errors.values())
+        raise found[0] if len(found) == 1 else ConfigErrors(found)

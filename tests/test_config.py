@@ -212,7 +212,90 @@ def test_model_package_group_over_63_characters(config_dir):
         render(config_dir, "test")
     assert caught.value.message.endswith(
         f"test.yaml:14: teams.{team}.projects.{project}: model package group name '{team}-{project}' is 71 "
-        "characters; AWS allows at most 63 of [a-zA-Z0-9-]")
+        "characters; AWS allows at most 63 (SageMaker CreateModelPackageGroup ModelPackageGroupName)")
+
+
+# --- AWS's limits on what is rendered as written (botocore's models: tests/test_aws_limits.py) ---
+
+
+def with_project(settings: str) -> str:
+    """MINIMAL with these lines (indented as a project's settings) under fraud-detection, from line 15."""
+    lines = "".join(f"        {line}\n" for line in settings.splitlines())
+    return MINIMAL.replace("      fraud-detection: {}\n", "      fraud-detection:\n" + lines)
+
+
+LINE_BREAK_REFUSED = ("model package group description has a line break (U+000A) at character 19, which AWS does not "
+                      "allow (SageMaker CreateModelPackageGroup ModelPackageGroupDescription: pattern "
+                      r"[\p{L}\p{M}\p{Z}\p{S}\p{N}\p{P}]*); write it on one line (a YAML | block keeps its line "
+                      "breaks; >- folds them into spaces)")
+
+
+def test_a_description_written_as_a_block_is_refused_at_its_line(config_dir):
+    """The description becomes the model package group's: SageMaker's pattern for it has no
+    control characters, so the line breaks a YAML | block keeps are refused, at its line."""
+    (config_dir / "test.yaml").write_text(with_project("description: |\n  Card fraud scoring\n  for the card business"))
+    assert error_of(config_dir) == f"test.yaml:15: teams.rc.projects.fraud-detection.description: {LINE_BREAK_REFUSED}"
+
+
+@pytest.mark.parametrize("written, loaded", [
+    ("description: >-\n  Card fraud scoring\n  for the card business", "Card fraud scoring for the card business"),
+    ("description: Betrugserkennung für Karten — v2 ✓", "Betrugserkennung für Karten — v2 ✓"),
+])
+def test_a_description_on_one_line_in_any_script_is_allowed(config_dir, written, loaded):
+    (config_dir / "test.yaml").write_text(with_project(written))
+    assert load_environment(config_dir, "test").config.teams["rc"].projects["fraud-detection"].description == loaded
+
+
+def test_a_description_over_1024_characters_is_refused_at_its_line(config_dir):
+    (config_dir / "test.yaml").write_text(with_project("description: " + "x" * 1024))
+    assert len(load_environment(config_dir, "test").config.teams["rc"].projects["fraud-detection"].description) == 1024
+    (config_dir / "test.yaml").write_text(with_project("description: " + "x" * 1025))
+    assert error_of(config_dir) == (
+        "test.yaml:15: teams.rc.projects.fraud-detection.description: model package group description "
+        f"'{'x' * 60}'... is 1,025 characters; AWS allows at most 1,024 "
+        "(SageMaker CreateModelPackageGroup ModelPackageGroupDescription)")
+
+
+@pytest.mark.parametrize("endpoint, line, field, message", [
+    ("fraud_scoring: {}", 16, "endpoints.fraud_scoring",
+     "endpoint name 'fraud_scoring' does not match AWS's pattern [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62} "
+     "(SageMaker CreateEndpoint EndpointName)"),
+    (f"{'e' * 64}: {{}}", 16, f"endpoints.{'e' * 64}",
+     f"endpoint name '{'e' * 64}' is 64 characters; AWS allows at most 63 (SageMaker CreateEndpoint EndpointName)"),
+    ("fraud-scoring:\n  variant: All_Traffic", 17, "endpoints.fraud-scoring.variant",
+     "production variant name 'All_Traffic' does not match AWS's pattern [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62} "
+     "(SageMaker CreateEndpointConfig VariantName)"),
+])
+def test_endpoint_and_variant_names_are_held_to_sagemakers_pattern(config_dir, endpoint, line, field, message):
+    endpoints = "".join(f"  {text}\n" for text in endpoint.splitlines())
+    (config_dir / "test.yaml").write_text(with_project("endpoints:\n" + endpoints))
+    assert error_of(config_dir) == f"test.yaml:{line}: teams.rc.projects.fraud-detection.{field}: {message}"
+
+
+def test_endpoint_and_variant_names_sagemaker_allows(config_dir):
+    (config_dir / "test.yaml").write_text(with_project(f"endpoints:\n  {'e' * 63}:\n    variant: Variant-1"))
+    endpoints = load_environment(config_dir, "test").config.teams["rc"].projects["fraud-detection"].endpoints
+    assert endpoints["e" * 63].variant == "Variant-1"
+
+
+ADOPTED_GROUP = ("  route_table_ids: [rtb-0123456789abcdef3]\n  adopt_existing:\n    security_groups:\n"
+                 "      training:\n        id: sg-0123456789abcdef0\n        description: {}\n")
+
+
+def test_an_adopted_groups_description_is_held_to_ec2s_characters(config_dir):
+    """EC2 documents a group's description as up to 255 of a-z, A-Z, 0-9, spaces and
+    ._-:/()#,@[]+=&;{}!$* (its model has no pattern): a description tfgen would write when it
+    replaces the group must be one AWS takes."""
+    (config_dir / "test.yaml").write_text(MINIMAL.replace("  route_table_ids: [rtb-0123456789abcdef3]\n",
+                                                          ADOPTED_GROUP.format("Café jobs")))
+    assert error_of(config_dir) == (
+        "test.yaml:14: network.adopt_existing.security_groups.training.description: security group description has "
+        "'é' (U+00E9, latin small letter e with acute) at character 4, which AWS does not allow (EC2 "
+        "CreateSecurityGroup Description: \"Valid characters: a-z, A-Z, 0-9, spaces, and ._-:/()#,@[]+=&;{}!$*\")")
+    (config_dir / "test.yaml").write_text(MINIMAL.replace("  route_table_ids: [rtb-0123456789abcdef3]\n",
+                                                          ADOPTED_GROUP.format('"Training jobs (legacy): v2"')))
+    adopted = load_environment(config_dir, "test").config.network.adopt_existing.security_groups["training"]
+    assert adopted.description == "Training jobs (legacy): v2"
 
 
 def test_a_control_character(config_dir):

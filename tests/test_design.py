@@ -318,6 +318,62 @@ def test_names_that_collide_once_composed(config_dir):
         "'rc-fraud-detection' (model package group, repositories and role would clash)")
 
 
+SG_PREFIX_REFUSED = ("security group name 'sg-studio' starts with 'sg-', which AWS does not allow (EC2 "
+                     "CreateSecurityGroup GroupName: \"Can't start with sg-.\"); choose another tag_prefix")
+
+
+@pytest.mark.parametrize("tag_prefix", ["sg", "sg-ml"])
+def test_a_tag_prefix_that_names_groups_sg_dash_is_refused_at_its_line(config_dir, tag_prefix):
+    """EC2: a group name "Can't start with sg-" (documented, not in its model; the provider
+    refuses it at plan). tag_prefix: sg composes sg-studio, sg-training...: one error, at tag_prefix."""
+    (config_dir / "test.yaml").write_text(MINIMAL.replace("tag_prefix: acme-sm", f"tag_prefix: {tag_prefix}"))
+    with pytest.raises(ConfigError) as caught:
+        render(config_dir, "test")
+    assert caught.value.message == (f"{config_dir}/test.yaml:2: tag_prefix: "
+                                    + SG_PREFIX_REFUSED.replace("'sg-studio'", f"'{tag_prefix}-studio'"))
+
+
+def test_an_inherited_tag_prefix_is_refused_where_it_is_written(config_dir):
+    (config_dir / "_base.yaml").write_text(MINIMAL.replace("tag_prefix: acme-sm", "tag_prefix: sg"))
+    (config_dir / "test.yaml").write_text("inherits: _base\nprotected: true\n")
+    with pytest.raises(ConfigError) as caught:
+        render(config_dir, "test")
+    assert caught.value.message == f"{config_dir}/_base.yaml:2: tag_prefix: {SG_PREFIX_REFUSED}"
+
+
+@pytest.mark.parametrize("tag_prefix", ["sgx", "ml-sg", "sg1"])
+def test_a_tag_prefix_that_only_looks_like_sg_renders(config_dir, tag_prefix):
+    (config_dir / "test.yaml").write_text(MINIMAL.replace("tag_prefix: acme-sm", f"tag_prefix: {tag_prefix}"))
+    names = {g.name for g in design(load_environment(config_dir, "test")).platform.security_groups}
+    assert f"{tag_prefix}-training" in names and len(names) == 5
+
+
+def test_a_refused_tag_prefix_exits_1_and_writes_nothing(config_dir, tmp_path):
+    from click.testing import CliRunner
+
+    from generator.cli import cli
+
+    (config_dir / "test.yaml").write_text(MINIMAL.replace("tag_prefix: acme-sm", "tag_prefix: sg"))
+    result = CliRunner().invoke(cli, ["--config-dir", str(config_dir), "--out-dir", str(tmp_path / "out"),
+                                      "render", "test"])
+    assert result.exit_code == 1
+    assert result.output == f"Error: {config_dir}/test.yaml:2: tag_prefix: {SG_PREFIX_REFUSED}\n"
+    assert not (tmp_path / "out").exists()
+
+
+def test_every_composed_name_aws_refuses_is_reported_at_once(config_dir):
+    team, project = "t" * 30, "p" * 40
+    (config_dir / "test.yaml").write_text(MINIMAL.replace("tag_prefix: acme-sm", "tag_prefix: sg")
+                                          .replace("  rc:", f"  {team}:").replace("fraud-detection", project))
+    with pytest.raises(ConfigError) as caught:
+        render(config_dir, "test")
+    assert caught.value.message.replace(str(config_dir) + "/", "") == (
+        "2 errors in the configuration:\n"
+        f"  test.yaml:2: tag_prefix: {SG_PREFIX_REFUSED}\n"
+        f"  test.yaml:14: teams.{team}.projects.{project}: model package group name '{team}-{project}' is 71 "
+        "characters; AWS allows at most 63 (SageMaker CreateModelPackageGroup ModelPackageGroupName)")
+
+
 def test_role_name_over_64_characters(config_dir):
     project = "p" * 40
     text = MINIMAL.replace("fraud-detection: {}", f"{project}:\n        create_execution_role: true\n"
@@ -329,7 +385,7 @@ def test_role_name_over_64_characters(config_dir):
     role = f"acme-sagemaker-platform-rc-{project}-execution"
     assert caught.value.message.endswith(
         f":14: teams.rc.projects.{project}: IAM role name {role!r} is 77 characters; AWS allows at most 64 "
-        "(shorten tag_prefix, team or project, or name an existing execution_role)")
+        "(IAM CreateRole RoleName); shorten tag_prefix, team or project, or name an existing execution_role")
 
 
 ADOPTION_ERRORS = {

@@ -94,10 +94,10 @@ def test_random_valid_configurations_render_and_pass_the_policies(config):
     groups = [f"{t}-{p}" for t, team in config["teams"].items() for p in team["projects"]]
     endpoints = [e for team in config["teams"].values() for p in team["projects"].values()
                  for e in p.get("endpoints", {})]
-    # From the plan and AWS: one group {team}-{project} per project, at most 63 characters, and
-    # endpoint names unique in the account and region.
+    # From the plan and AWS: one group {team}-{project} per project, at most 63 characters,
+    # endpoint names unique in the account and region, and no security group named sg-*.
     must_refuse = (len(set(groups)) != len(groups) or len(set(endpoints)) != len(endpoints)
-                   or max(len(g) for g in groups) > 63)
+                   or max(len(g) for g in groups) > 63 or f"{config['tag_prefix']}-".startswith("sg-"))
     # A role tfgen creates has a composed name that may pass IAM's 64 characters.
     creates_roles = any(p.get("create_execution_role") for team in config["teams"].values()
                         for p in team["projects"].values())

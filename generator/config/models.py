@@ -2,7 +2,8 @@
 
 Unknown keys are rejected (`extra="forbid"`). Validation here covers each value on its
 own; names that only break AWS's limits once composed are checked in `design.py`
-(`_check_composed_names`).
+(`_check_composed_names`). A value AWS receives as written (an endpoint's name, a project's
+description) is held to AWS's own limit on it, read from botocore's models (`AwsLimited`).
 """
 
 from __future__ import annotations
@@ -11,14 +12,45 @@ import ipaddress
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic_core import core_schema
 
 from generator import aws_limits
+
+
+class AwsLimited:
+    """A string AWS receives as written, held to AWS's limit on it (generator/aws_limits.py).
+    `in_schema`: what of the limit the JSON Schema shows editors ("pattern", "max_length");
+    botocore's models are read for it only when the schema is asked for."""
+
+    def __init__(self, limit: aws_limits.Limit, in_schema: tuple[str, ...] = (), hint: str = ""):
+        self.limit, self.in_schema, self.hint = limit, in_schema, hint
+
+    def __get_pydantic_core_schema__(self, source, handler):
+        return core_schema.no_info_after_validator_function(self._check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema, handler):
+        json_schema = handler(schema)
+        if "pattern" in self.in_schema:
+            json_schema["pattern"] = f"^{self.limit.pattern}$"
+        if "max_length" in self.in_schema:
+            json_schema["maxLength"] = self.limit.max_length
+        return json_schema
+
+    def _check(self, value: str) -> str:
+        problem = self.limit.problem(value)
+        if problem:
+            raise ValueError(problem + (self.hint if "\n" in value or "\r" in value else ""))
+        return value
+
+
+# A YAML `|` block keeps its line breaks: the usual way a description gets one.
+LINE_BREAK_HINT = "; write it on one line (a YAML | block keeps its line breaks; >- folds them into spaces)"
 
 # Lower-case words joined by single hyphens: valid in every name tfgen composes from them.
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=40)]
 # ECR image tags are [a-zA-Z0-9_.-], up to 128 characters, and start with a letter or digit.
 TagPrefix = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")]
-EndpointName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")]
+EndpointName = Annotated[str, AwsLimited(aws_limits.ENDPOINT, in_schema=("pattern",))]
 Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 VpcId = Annotated[str, StringConstraints(pattern=r"^vpc-([0-9a-f]{8}|[0-9a-f]{17})$")]
 SubnetId = Annotated[str, StringConstraints(pattern=r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$")]
@@ -27,6 +59,7 @@ RouteTableId = Annotated[str, StringConstraints(pattern=r"^rtb-([0-9a-f]{8}|[0-9
 # A name is IAM's 1-64 ASCII letters, digits and _+=,.@- (AWS writes [\w+=,.@-] and means ASCII;
 # a Unicode \w would let "rôle" through to fail at apply, and costs 35 ms to compile at every start).
 # Path segments are held to the same characters: IAM allows more, but none that HCL strings need escaped.
+# (The name's part is IAM's RoleName as botocore models it: tests/test_aws_limits.py keeps them equal.)
 IamRoleRef = Annotated[str, StringConstraints(
     pattern=r"^(arn:aws[a-z-]*:iam::[0-9]{12}:role/([A-Za-z0-9_+=,.@-]+/)*)?[A-Za-z0-9_+=,.@-]{1,64}$")]
 # S3 bucket names: 3-63 characters of lower-case letters, digits, dots and hyphens.
@@ -61,7 +94,8 @@ class AdoptedSecurityGroup(Strict):
     rules: dict[str, SecurityGroupRuleId] = {}
     # The group's own description, where it differs from tfgen's: AWS cannot change a group's
     # description, and Terraform would replace (delete) the group to change it.
-    description: str | None = Field(default=None, max_length=255)
+    description: Annotated[str, AwsLimited(aws_limits.SECURITY_GROUP_DESCRIPTION, in_schema=("max_length",),
+                                           hint=LINE_BREAK_HINT)] | None = None
 
 
 class AdoptedNetwork(Strict):
@@ -202,7 +236,7 @@ class Endpoint(Strict):
 
     # The production variant whose metrics the alarms watch. AllTraffic is the name SageMaker's
     # SDK gives the one variant of an endpoint it deploys; an endpoint configuration may name others.
-    variant: str = Field(default="AllTraffic", pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+    variant: Annotated[str, AwsLimited(aws_limits.VARIANT, in_schema=("pattern",))] = "AllTraffic"
     p99_latency_ms: int | None = Field(default=None, ge=1)
     error_rate_percent: float | None = Field(default=None, gt=0, le=100)
     # Alarm when the endpoint receives no invocations at all over the evaluation periods: a dead
@@ -241,7 +275,8 @@ AdoptableProjectPart = Annotated[str, StringConstraints(pattern=r"^(model_packag
 
 
 class Project(RoleChoice):
-    description: str = ""
+    # The model package group's description: SageMaker's limit (one line, 1,024 characters).
+    description: Annotated[str, AwsLimited(aws_limits.MODEL_PACKAGE_GROUP_DESCRIPTION, hint=LINE_BREAK_HINT)] = ""
     repos: list[Slug] | None = None  # None: the environment's ecr.project_repos
     image_retention: int | None = Field(default=None, ge=1, le=10_000)
     endpoints: dict[EndpointName, Endpoint] = {}
