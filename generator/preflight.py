@@ -64,7 +64,8 @@ def preflight(the_design: Design, session=None) -> list[Check]:
     except botocore.exceptions.ClientError as exc:
         error = exc.response.get("Error", {})
         raise TfgenError(f"AWS refused {exc.operation_name}: {error.get('Code')}: {error.get('Message')} "
-                         "(preflight needs read access: ec2, iam, ecr, sagemaker, logs Describe/Get/List)") from None
+                         "(preflight needs read access: ec2, iam, ecr, sagemaker, logs Describe/Get/List, and "
+                         "iam:SimulatePrincipalPolicy)") from None
     return checks
 
 
@@ -198,34 +199,45 @@ def _roles(d: Design, iam) -> Iterator[Check]:
                         "add sagemaker.amazonaws.com (sts:AssumeRole) to its trust policy")
         else:
             yield _inline_policy_room(iam, name, projects, users)
-            yield from _simulated(d, iam, name, projects, users)
+            yield from _simulated(d, iam, live, projects, users)
 
 
-def _simulated(d: Design, iam, name: str, projects: list[ProjectDesign], users: str) -> Iterator[Check]:
+def _simulated(d: Design, iam, live: dict, projects: list[ProjectDesign], users: str) -> Iterator[Check]:
     """The requests the plan's jobs make, asked of the account's IAM simulator as if tfgen's
-    policies were on the role already: the role's own policies or its permissions boundary
-    may deny what tfgen grants (a FAIL), or allow another project's group (a WARN)."""
+    policies were on the role already: the role's own policies, its permissions boundary or
+    an SCP may refuse what tfgen grants (a FAIL each), or the role's own policies may reach
+    other projects' groups (one WARN)."""
+    import botocore.exceptions
+
     from generator.design import policy_document
-    from generator.simulation import simulate
+    from generator.simulation import client_error, simulate
     from policies.expected import Expected, role_intents
 
+    name = live["RoleName"]
     table = role_intents(Expected(d.env, d.config)).get(name)
     if table is None:
         return
     ours = tuple(policy_document(policy) for project in projects for policy in project.policies)
-    outcomes = simulate(iam, table, extra_policies=ours)
+    try:
+        outcomes = simulate(iam, table, d.config.region, live["Arn"], extra_policies=ours)
+    except botocore.exceptions.ClientError as exc:
+        yield Check(f"role {name} simulated", FAIL, f"cannot simulate: {client_error(exc)}",
+                    f"grant iam:SimulatePrincipalPolicy on {live['Arn']} (or run preflight with ReadOnlyAccess)")
+        return
     wrong = [o for o in outcomes if not o.as_intended]
-    for outcome in wrong:
-        if outcome.intent.allowed:
-            yield Check(f"role {name}: {outcome.intent.action} on {outcome.intent.resource}", FAIL,
-                        outcome.describe(name),
-                        f"lift the deny in {outcome.matched or 'the role or its permissions boundary'} for "
-                        f"{outcome.intent.resource}")
-        else:
-            yield Check(f"role {name}: {outcome.intent.action} on {outcome.intent.resource}", WARN,
-                        outcome.describe(name),
-                        f"the role's own {outcome.matched or 'policies'} reach beyond {users}: narrow them if the "
-                        "projects must be kept apart")
+    for outcome in (o for o in wrong if o.intent.allowed):
+        where = outcome.matched or outcome.refused_by
+        fix = (f"lift the deny in {where} for {outcome.intent.resource}" if outcome.decision == "explicitly denied"
+               else f"{where} does not allow it: widen it for {outcome.intent.resource}" if where
+               else "nothing on the role allows it: a bug in tfgen's policies, or a boundary or SCP the simulator "
+                    "names no further")
+        yield Check(f"role {name}: {outcome.intent.action} on {outcome.intent.resource}", FAIL,
+                    outcome.describe(name), fix)
+    reaching = [o for o in wrong if not o.intent.allowed]
+    if reaching:
+        yield Check(f"role {name}: other projects' requests", WARN,
+                    f"{len(reaching)} of them allowed by the role's own policies, e.g. {reaching[0].describe(name)}",
+                    f"narrow {reaching[0].matched or 'its own policies'} if {users} must be kept from other projects")
     if not wrong:
         allowed = sum(o.intent.allowed for o in outcomes)
         yield Check(f"role {name} simulated", PASS,

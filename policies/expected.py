@@ -264,7 +264,7 @@ DATA = "after: a job reads and writes its data buckets"
 KEYS = "after: a job uses the data's KMS keys, and encrypts its volumes"
 OTHERS = "§4 IAM scoped to the project: another project's group, versions and images are refused"
 PUSH = "§3 only CI pushes images: a job's role pushes nothing"
-OTHER_VPC = "§1 the network: no interface in another VPC's subnets or groups"
+OTHER_VPC = "§1 the network: no interface outside the private subnets, nor with another VPC's groups"
 OTHER_DATA = "after: no bucket, key or namespace the YAML does not name"
 
 
@@ -363,6 +363,7 @@ def role_intents(exp: "Expected") -> dict[str, RoleIntents]:
                        (("sagemaker:ModelApprovalStatus", ("Approved",)),), allowed=False),
                 Intent(OTHERS, "sagemaker:DeleteModelPackage", version, allowed=False),
                 Intent(OTHERS, "sagemaker:AddTags", group, _tags(other.group), allowed=False),
+                Intent(OTHERS, "sagemaker:AddTags", version, _tags(other.group), allowed=False),
             ]
             requests += [Intent(OTHERS, "ecr:BatchGetImage", repository(other, stage), allowed=False)
                          for stage in other.stages[:1]]
@@ -425,6 +426,9 @@ def _runtime_intents(exp: "Expected", own: list[Project]) -> list[Intent]:
         *(Intent(NETWORK, action, "*") for action in ("ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs",
                                                        "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups",
                                                        "ec2:DescribeDhcpOptions")),
+        # A subnet of this VPC the YAML does not name (a public one, say): only the private subnets.
+        Intent(OTHER_VPC, "ec2:CreateNetworkInterface", f"{ec2}:subnet/subnet-0eeeeeeeeeeeeeee0",
+               (*vpc, ("ec2:SubnetID", ("subnet-0eeeeeeeeeeeeeee0",))), allowed=False),
         Intent(OTHER_VPC, "ec2:CreateNetworkInterface", f"{ec2}:subnet/subnet-0fffffffffffffff0",
                (*other_vpc, ("ec2:SubnetID", ("subnet-0fffffffffffffff0",))), allowed=False),
         Intent(OTHER_VPC, "ec2:CreateNetworkInterface", f"{ec2}:security-group/sg-0fffffffffffffff0", other_vpc,

@@ -268,13 +268,15 @@ def _import_parliament() -> None:
 CACHE_PREFIX = "iam-catalogue-"
 
 
-def cache_file_for(definition: str, prefix: str = CACHE_PREFIX) -> str | None:
-    """The cache's file for this copy of a catalogue (policies/iam_reference.py keeps its own)."""
+def cache_file_for(definition: str, prefix: str = CACHE_PREFIX, cache_format: str = "") -> str | None:
+    """The cache's file for this copy of a catalogue (policies/iam_reference.py keeps its own,
+    named after the format it keeps it in too)."""
     try:
         stat = os.stat(definition)
     except OSError:
         return None
-    made_from = f"{stat.st_size}-{stat.st_mtime_ns}-py{sys.version_info[0]}.{sys.version_info[1]}"
+    made_from = f"{cache_format + '-' if cache_format else ''}{stat.st_size}-{stat.st_mtime_ns}-py" \
+                f"{sys.version_info[0]}.{sys.version_info[1]}"
     return os.path.join(cache_dir(), f"{prefix}{made_from}.marshal")
 
 

@@ -3,7 +3,7 @@
 No maintained evaluator on PyPI does this with conditions (principalmapper's local simulation
 was last released in 2021; moto's matches actions and resources, and conditions barely), so
 this one is kept small and written against AWS's IAM User Guide, whose documented examples
-are its tests (tests/policies/test_iam_evaluation.py):
+are its tests (tests/policies/test_iam_effect.py):
 
 - "Policy evaluation logic": an explicit Deny wins; else an Allow that matches; else the
   request is implicitly denied.
@@ -12,9 +12,11 @@ are its tests (tests/policies/test_iam_evaluation.py):
   key absent from the request makes the condition false, except for ...IfExists (true), the
   negated operators (true) and Null. ForAllValues is true of an absent or empty key,
   ForAnyValue false.
-- ARNs (ArnEquals, ArnLike, and Resource) are compared component by component, the six
-  colon-separated parts each a glob; Action case-insensitively; strings with `*` and `?`
-  only under the ...Like operators.
+- ARNs under ArnEquals and ArnLike are compared component by component, the six
+  colon-separated parts each a glob ("Condition operators"). In Resource a `*` that ends a
+  component may match past its colons ("IAM JSON policy elements: Resource": `arn:aws:s3:*`);
+  any other `*` stays within its component. Action case-insensitively; strings with `*` and
+  `?` only under the ...Like operators.
 
 Out of scope, and refused rather than guessed (a statement the evaluator cannot read never
 allows, and always denies): Date, IP and Binary operators, policy variables. Permission
@@ -159,10 +161,10 @@ def _matches(statement: dict, request: Request, action_checked: bool = False) ->
     if not action_checked and not _action_matches(statement, request.action.lower()):
         return False
     if "Resource" in statement:
-        if not any(arn_match(str(p), request.resource) for p in _listed(statement["Resource"])):
+        if not any(resource_match(_no_variables(p), request.resource) for p in _listed(statement["Resource"])):
             return False
     elif "NotResource" in statement:
-        if any(arn_match(str(p), request.resource) for p in _listed(statement["NotResource"])):
+        if any(resource_match(_no_variables(p), request.resource) for p in _listed(statement["NotResource"])):
             return False
     else:
         return False  # an identity policy's statement without a resource matches nothing
@@ -171,6 +173,25 @@ def _matches(statement: dict, request: Request, action_checked: bool = False) ->
         return True
     context = request.keys()
     return all(condition_holds(operator, keys, context) for operator, keys in condition.items())
+
+
+def _no_variables(pattern: object) -> str:
+    if "${" in str(pattern):
+        raise Unsupported(f"policy variables ({pattern}) are not modelled")
+    return str(pattern)
+
+
+def resource_match(pattern: str, arn: str) -> bool:
+    """A Resource entry against a request's ARN: as an ARN condition, except that a `*` ending
+    a component may match past its colons (AWS's Resource element documentation)."""
+    if pattern == "*":
+        return True
+    if "*" not in pattern and "?" not in pattern:
+        return pattern == arn
+    star = pattern.find("*")
+    if star == len(pattern) - 1 and "?" not in pattern:
+        return arn.startswith(pattern[:-1])  # one `*`, at the end: its commonest form
+    return _arn_pattern(pattern, True).fullmatch(arn) is not None
 
 
 def arn_match(pattern: str, arn: str) -> bool:
@@ -184,18 +205,24 @@ def arn_match(pattern: str, arn: str) -> bool:
     star = pattern.find("*")
     if star == len(pattern) - 1 and "?" not in pattern and pattern.count(":", 0, star) >= 5:
         return arn.startswith(pattern[:-1])  # one `*`, at the end of the resource: its commonest form
-    return _arn_pattern(pattern).fullmatch(arn) is not None
+    return _arn_pattern(pattern, False).fullmatch(arn) is not None
 
 
 @functools.lru_cache(maxsize=16384)
-def _arn_pattern(pattern: str) -> re.Pattern:
-    """One regex for the six globs: in the first five components a wildcard stops at a colon."""
+def _arn_pattern(pattern: str, trailing_star_spans: bool) -> re.Pattern:
+    """One regex for the six globs: in the first five components a wildcard stops at a colon,
+    unless it ends its component and the pattern is a Resource entry (trailing_star_spans)."""
     parts = pattern.split(":", 5)
-    if len(parts) != 6:
+    if len(parts) != 6 and not (trailing_star_spans and pattern.endswith("*")):
         return re.compile(r"(?!)")  # matches nothing: not an ARN of six components
-    def glob(part: str, colon: bool) -> str:
-        return "".join((".*" if colon else "[^:]*") if c == "*" else ("." if colon else "[^:]") if c == "?"
-                       else re.escape(c) for c in part)
+
+    def glob(part: str, last: bool) -> str:
+        out = []
+        for i, c in enumerate(part):
+            spans = last or (trailing_star_spans and i == len(part) - 1)
+            out.append((".*" if spans else "[^:]*") if c == "*" else ("." if last else "[^:]") if c == "?"
+                       else re.escape(c))
+        return "".join(out)
     return re.compile(":".join(glob(part, index == 5) for index, part in enumerate(parts)), re.DOTALL)
 
 
@@ -232,9 +259,12 @@ _KNOWN = {"StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNo
 
 
 def absent_is_true(operator: str) -> bool:
-    """Whether a condition holds where its key is absent: ...IfExists, the negated operators."""
-    base = operator.rpartition(":")[2]
-    return base.endswith("IfExists") or base in _NEGATED or operator.startswith("ForAllValues:")
+    """Whether a condition holds where its key is absent: ...IfExists, ForAllValues, and the
+    negated operators without a set qualifier (ForAnyValue of anything is false)."""
+    qualifier, _, base = operator.rpartition(":")
+    if qualifier == "ForAnyValue":
+        return base.endswith("IfExists")
+    return base.endswith("IfExists") or qualifier == "ForAllValues" or base.removesuffix("IfExists") in _NEGATED
 
 
 def condition_holds(operator: str, keys: dict, context: Context) -> bool:

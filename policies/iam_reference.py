@@ -29,6 +29,7 @@ from policies import iam_catalogue
 # says which actions and resource types carry those.
 CATALOGUED_GLOBAL_PREFIXES = ("aws:requesttag/", "aws:resourcetag/", "aws:tagkeys")
 REQUEST_LEVEL = ""  # the catalogue's entry for keys of the request, whatever its resources
+CACHE_FORMAT = "services-as-marshal"  # in the cache's name: a new format never reads an old file
 
 
 class UnknownAction(KeyError):
@@ -77,7 +78,7 @@ class _Services(dict):
 @functools.lru_cache(maxsize=1)
 def _services() -> _Services:
     path = _definition_file()
-    cache_file = iam_catalogue.cache_file_for(path, "iam-reference-")
+    cache_file = iam_catalogue.cache_file_for(path, "iam-reference-", CACHE_FORMAT)
     data = iam_catalogue.read_cache(cache_file, dict)
     if data is None:
         with open(path, encoding="utf-8") as source:
@@ -259,15 +260,18 @@ def globs_intersect(a: str, b: str) -> bool:
         end += 1
     a, b = a[start:len(a) - end], b[start:len(b) - end]
 
-    @functools.lru_cache(maxsize=None)
-    def meet(i: int, j: int) -> bool:
-        if i == len(a) and j == len(b):
-            return True
-        if i < len(a) and a[i] == "*":
-            return meet(i + 1, j) or (j < len(b) and meet(i, j + 1))
-        if j < len(b) and b[j] == "*":
-            return meet(i, j + 1) or (i < len(a) and meet(i + 1, j))
-        if i == len(a) or j == len(b):
-            return False
-        return (a[i] == b[j] or "?" in (a[i], b[j])) and meet(i + 1, j + 1)
-    return meet(0, 0)
+    # meet[i][j]: some string fits both a[i:] and b[j:]; filled from the ends (no recursion, so
+    # no depth limit on long ARNs).
+    meet = [[False] * (len(b) + 1) for _ in range(len(a) + 1)]
+    meet[len(a)][len(b)] = True
+    for i in range(len(a), -1, -1):
+        for j in range(len(b), -1, -1):
+            if i == len(a) and j == len(b):
+                continue
+            if i < len(a) and a[i] == "*":
+                meet[i][j] = meet[i + 1][j] or (j < len(b) and meet[i][j + 1])
+            elif j < len(b) and b[j] == "*":
+                meet[i][j] = meet[i][j + 1] or (i < len(a) and meet[i + 1][j])
+            elif i < len(a) and j < len(b):
+                meet[i][j] = (a[i] == b[j] or "?" in (a[i], b[j])) and meet[i + 1][j + 1]
+    return meet[0][0]

@@ -631,7 +631,7 @@ def intents(inv: Inventory, exp: Expected) -> Iterator[Violation]:
         policies = by_role.get(role, [])
         documents = iam_evaluation.PolicySet((str(resource.values.get("name", resource.name)), document)
                                              for resource, document in policies)
-        anchor = policies[0][0] if policies else None
+        by_name = {str(resource.values.get("name", resource.name)): resource for resource, _ in policies}
         for intent in table.requests:
             if not table.created and not intent.allowed and not policies:
                 continue
@@ -642,10 +642,24 @@ def intents(inv: Inventory, exp: Expected) -> Iterator[Violation]:
             message = (f"role {role}: {intent.action} on {intent.resource} is {decision}; "
                        + (f"it must be allowed ({intent.step})" if intent.allowed else
                           f"it must be refused ({intent.step})"))
+            anchor = _deciding_policy(decision, intent.action, policies, by_name)
             if anchor is None:
                 yield Violation("TFG-IAM-009", f"teams/{table.projects[0].split('/')[0]}", None, None, message)
             else:
                 yield at("TFG-IAM-009", anchor, message)
+
+
+def _deciding_policy(decision, action: str, policies: list[tuple[Resource, dict]],
+                     by_name: dict[str, Resource]) -> Resource | None:
+    """Where a wrong decision is reported: the policy whose statement made it; for a request
+    nothing allows, the policy that grants the action elsewhere (the one to widen), else the first."""
+    if decision.statement:
+        return by_name.get(decision.statement.rsplit("/", 1)[0])
+    for resource, document in policies:
+        if any(iam_reference.glob_match(str(a).lower(), action.lower())
+               for s in _statements(document) for a in _list(s.get("Action"))):
+            return resource
+    return policies[0][0] if policies else None
 
 
 # --- resource policies and trust ---------------------------------------------------------

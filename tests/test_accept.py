@@ -54,3 +54,65 @@ def test_with_ecr_off_the_registry_step_is_skipped_not_failed(config_dir):
     assert [(r.status, r.detail) for r in results] == [
         ("SKIP", "ECR is off: no project image to register a model on")]
     assert accept.table(results).splitlines()[-1] == "1 acceptance checks, 0 passed, 0 failed, 1 skipped"
+
+
+class RecordingIam:
+    """An IAM client that records the simulator's questions and answers each as told."""
+
+    def __init__(self, decide=lambda params: "allowed", refuse_with: str | None = None):
+        self.calls: list[dict] = []
+        self.decide, self.refuse_with = decide, refuse_with
+
+    def get_role(self, RoleName):
+        if self.refuse_with:
+            import botocore.exceptions
+            raise botocore.exceptions.ClientError({"Error": {"Code": self.refuse_with, "Message": "not you"}},
+                                                  "GetRole")
+        return {"Role": {"Arn": f"arn:aws:iam::333333333333:role/service-role/{RoleName}", "RoleName": RoleName}}
+
+    def simulate_principal_policy(self, **params):
+        self.calls.append(params)
+        return {"EvaluationResults": [{"EvalActionName": params["ActionNames"][0], "EvalDecision": self.decide(params),
+                                       "MatchedStatements": [], "MissingContextValues": []}]}
+
+
+def test_the_simulator_is_asked_with_the_live_arn_the_keys_aws_supplies_and_the_global_ones():
+    iam = RecordingIam()
+    d = design(load_environment(ENVIRONMENTS, "prod"))
+    accept._iam(d, iam)
+    created = [c for c in iam.calls if c["PolicySourceArn"].endswith("acme-sm-rc-anti-money-laundering-execution")]
+    assert created and all(c["PolicySourceArn"].startswith("arn:aws:iam::333333333333:role/service-role/")
+                           for c in created)  # the role's path, from the account, not from the YAML
+    interface = next(c for c in created if c["ActionNames"] == ["ec2:CreateNetworkInterface"]
+                     and c["ResourceArns"][0].endswith(":network-interface/*"))
+    keys = {e["ContextKeyName"]: (e["ContextKeyValues"], e["ContextKeyType"]) for e in interface["ContextEntries"]}
+    # AWS supplies no ec2:Vpc with the new interface itself (Service Authorization Reference); the region,
+    # principal and TLS keys ride on every call.
+    assert "ec2:Vpc" not in keys and keys["ec2:Region"] == (["eu-west-1"], "string")
+    assert keys["aws:RequestedRegion"] == (["eu-west-1"], "string")
+    assert keys["aws:SecureTransport"] == (["true"], "boolean")
+    subnet = next(c for c in created if c["ResourceArns"][0].endswith(":subnet/subnet-0c1b2c3d4e5f60011"))
+    assert {e["ContextKeyName"] for e in subnet["ContextEntries"]} >= {"ec2:Vpc", "ec2:SubnetID"}
+    tagged = next(c for c in created if c["ActionNames"] == ["sagemaker:AddTags"])
+    assert {e["ContextKeyName"]: e["ContextKeyType"] for e in tagged["ContextEntries"]}["aws:TagKeys"] == "stringList"
+
+
+def test_a_role_the_simulator_cannot_be_asked_about_is_a_fail_and_the_other_steps_go_on():
+    d = design(load_environment(ENVIRONMENTS, "prod"))
+    results = accept._iam(d, RecordingIam(refuse_with="AccessDenied"))
+    assert len(results) == 3 and all(r.status == accept.FAIL for r in results)
+    assert results[0].detail == ("cannot simulate: AccessDenied: not you (accept needs iam:GetRole and "
+                                 "iam:SimulatePrincipalPolicy on the execution roles)")
+
+
+def test_an_existing_role_reaching_other_projects_warns_once_and_a_created_one_fails():
+    d = design(load_environment(ENVIRONMENTS, "prod"))
+    results = accept._iam(d, RecordingIam(lambda params: "allowed"))  # everything allowed: too much
+    by_role: dict[str, list] = {}
+    for r in results:
+        by_role.setdefault(r.check.split(":")[0], []).append(r)
+    assert [r.status for r in by_role["role acme-sagemaker-rc"]] == [accept.WARN]
+    assert by_role["role acme-sagemaker-rc"][0].check == "role acme-sagemaker-rc: other projects' requests"
+    created = by_role["role acme-sm-rc-anti-money-laundering-execution"]
+    assert created and {r.status for r in created} == {accept.FAIL}
+    assert accept.table(results).splitlines()[-1].endswith("failed, 2 warnings")

@@ -218,6 +218,8 @@ def test_a_role_whose_own_policy_reaches_other_projects_warns(emulator, tmp_path
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sagemaker:Describe*", "Resource": "*"}]}))
     code, checks = checks_of(sb)
     assert code == 0
-    warned = next(c for name, c in checks.items() if name.startswith(
-        "role acme-sagemaker-algo: sagemaker:DescribeModelPackageGroup on ") and c["status"] != "PASS")
+    warned = checks["role acme-sagemaker-algo: other projects' requests"]
     assert warned["status"] == "WARN" and "is allowed by sagemaker-everything; it must be refused" in warned["found"]
+    # DescribeModelPackageGroup of the three neighbours: rc's two projects and a made-up algo-recommendation-engine-x
+    assert warned["found"].startswith("3 of them allowed")
+    assert warned["fix"] == "narrow sagemaker-everything if algo/recommendation-engine must be kept from other projects"

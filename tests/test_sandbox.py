@@ -226,8 +226,8 @@ def test_accept_cleans_up_when_a_step_fails_halfway(sandbox):
         def __init__(self, session):
             self.session = session
 
-        def client(self, service):
-            client = self.session.client(service)
+        def client(self, service, **kwargs):
+            client = self.session.client(service, **kwargs)
             if service == "sagemaker":
                 def refuse(**kwargs):
                     raise RuntimeError("the registry is down")

@@ -313,7 +313,7 @@ MUTANTS: list[Mutant] = [
            "teams/rc:aws_iam_role_policy.anti_money_laundering_runtime", mentions="network-interface"),
     Mutant("a job's network interface refused (ArnEquals ec2:Vpc)", "TFG-IAM-009",
            in_block(RC_IAM, AML_RUNTIME, 'ArnEqualsIfExists = { "ec2:Vpc"', 'ArnEquals = { "ec2:Vpc"'),
-           "teams/rc:aws_iam_role_policy.anti_money_laundering", mentions="ec2:CreateNetworkInterface on "
+           "teams/rc:aws_iam_role_policy.anti_money_laundering_runtime", mentions="ec2:CreateNetworkInterface on "
            "arn:aws:ec2:eu-west-1:333333333333:network-interface/* is implicitly denied"),
     Mutant("the registry's tags dropped", "TFG-IAM-008",
            remove_statement(RC_IAM, FRAUD_POLICY, "AllowTagModelRegistry"),
@@ -328,9 +328,20 @@ MUTANTS: list[Mutant] = [
     Mutant("the registry scoped by a prefix", "TFG-IAM-009",
            in_block(RC_IAM, FRAUD_POLICY, f'"{MPG_FRAUD}",', f'"{MPG_FRAUD}*",'),
            "teams/rc:aws_iam_role_policy.fraud_detection", mentions="model-package-group/rc-fraud-detection-x"),
+    Mutant("tags on every project's model versions", "TFG-IAM-009",
+           in_block(RC_IAM, FRAUD_POLICY, '"arn:aws:sagemaker:eu-west-1:333333333333:model-package/rc-fraud-detection/*",\n'
+                                          '        ]\n      },\n      # Pull',
+                    '"arn:aws:sagemaker:eu-west-1:333333333333:model-package/*",\n        ]\n      },\n      # Pull'),
+           "teams/rc:aws_iam_role_policy.fraud_detection", mentions="sagemaker:AddTags on "
+           "arn:aws:sagemaker:eu-west-1:333333333333:model-package/rc-anti-money-laundering/1 is allowed"),
+    Mutant("network interfaces in any subnet of the VPC", "TFG-IAM-009",
+           in_block(RC_IAM, AML_RUNTIME, '"arn:aws:ec2:eu-west-1:333333333333:subnet/subnet-0c1b2c3d4e5f60011",',
+                    '"arn:aws:ec2:eu-west-1:333333333333:subnet/*",'),
+           "teams/rc:aws_iam_role_policy.anti_money_laundering_runtime",
+           mentions="subnet/subnet-0eeeeeeeeeeeeeee0 is allowed"),
     Mutant("a data bucket granted by a prefix", "TFG-IAM-009",
            in_block(RC_IAM, AML_RUNTIME, '"arn:aws:s3:::acme-ml-rc-aml/*"', '"arn:aws:s3:::acme-ml-rc-aml*"'),
-           "teams/rc:aws_iam_role_policy.anti_money_laundering", mentions="acme-ml-rc-aml-x"),
+           "teams/rc:aws_iam_role_policy.anti_money_laundering_runtime", mentions="acme-ml-rc-aml-x"),
     Mutant("an explicit deny of the project's own images", "TFG-IAM-009",
            in_block(RC_IAM, FRAUD_POLICY, '    Statement = [\n',
                     '    Statement = [\n      {\n        Sid      = "DenyPulls"\n        Effect   = "Deny"\n'

@@ -57,8 +57,14 @@ def test_actions_match_case_insensitively_and_resources_component_by_component()
     region_wide = [allow("logs:PutLogEvents", f"arn:aws:logs:*:{ACCOUNT}:log-group:/aws/sagemaker/*")]
     stream = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/sagemaker/TrainingJobs:log-stream:job/algo-1"
     assert decide(region_wide, Request("logs:PutLogEvents", stream)).allowed  # the resource keeps its colons
-    # A wildcard does not span components: the account is its own.
-    assert not decide([allow("s3:GetObject", "arn:aws:s3:*")], Request("s3:GetObject", "arn:aws:s3:::b/k")).allowed
+    # "If the * wildcard is the last character of a resource ARN segment, it can expand to match beyond the
+    # colon boundaries" (Resource element); any other stays in its component; ARN conditions keep all six apart.
+    assert decide([allow("s3:GetObject", "arn:aws:s3:*")], Request("s3:GetObject", "arn:aws:s3:::b/k")).allowed
+    assert not decide([allow("s3:GetObject", "arn:aws:s*:::b/k")], Request("s3:GetObject", "arn:aws:s3:x:y:b/k")).allowed
+    assert not decide([allow("ec2:RunInstances", "arn:aws:ec2:*")], Request("s3:GetObject", "arn:aws:s3:::b/k")).allowed
+    condition = [allow("s3:GetObject", "*", {"ArnLike": {"aws:SourceArn": "arn:aws:s3:*"}})]
+    assert not decide(condition, Request("s3:GetObject", "arn:aws:s3:::b/k",
+                                         (("aws:SourceArn", ("arn:aws:s3:::b",)),))).allowed
 
 
 def test_keys_are_anded_values_ored():
@@ -111,6 +117,9 @@ def test_what_it_does_not_model_never_allows_and_always_denies():
     variable = [allow("s3:GetObject", "*"), allow("s3:GetObject", "*", {"StringEquals": {"aws:username": "${aws:username}"}},
                                                    sid="D", effect="Deny")]
     assert str(decide(variable, Request("s3:GetObject", "arn:aws:s3:::b/k"))) == "explicitly denied by p/D"
+    in_resource = [allow("s3:GetObject", "*"), allow("s3:GetObject", "arn:aws:s3:::${aws:username}/*", sid="D",
+                                                    effect="Deny")]
+    assert str(decide(in_resource, Request("s3:GetObject", "arn:aws:s3:::ana/k"))) == "explicitly denied by p/D"
 
 
 # --- the catalogue's facts the design rests on ---------------------------------------------
