@@ -294,6 +294,42 @@ def preflight_command(ctx: click.Context, env: str, output_format: str) -> None:
         ctx.exit(1)
 
 
+@cli.command("deployer-policy")
+@click.argument("env")
+@click.option("--root", help="One root (platform, teams/TEAM): print its policy document alone.")
+@click.option("--format", "output_format", type=click.Choice(["json", "text"]), default="json", show_default=True,
+              help="json to paste into IAM; text to review.")
+@click.pass_context
+def deployer_policy_command(ctx: click.Context, env: str, root: str | None, output_format: str) -> None:
+    """Print the least-privilege IAM policy for whoever runs terraform in each root.
+
+    Covers plan, apply and destroy: the calls the aws provider 5.100.0 makes to read,
+    create, update, delete and tag each resource type the root renders, the dependent
+    actions AWS's IAM catalogue lists for them (ec2:CreateTags, sagemaker:AddTags...), and
+    the state bucket's key and lock file. Each action is scoped to the names tfgen renders
+    where AWS allows it a resource, and on * only where it has none.
+
+    With --root, the policy document alone, ready to paste into IAM (or pass to `aws iam
+    create-policy --policy-document file://...`); without, a JSON object of every root's
+    document keyed by root (`jq '.platform'`). A policy over IAM's 6,144 characters for a
+    managed policy is still printed, with a warning: attach it inline to a role (10,240) instead.
+    """
+    from generator import deployer_policy
+    from generator.design import design
+
+    the_design = design(_load(ctx.obj.config_dir, env))
+    names = deployer_policy.roots(the_design)
+    if root is not None and root not in names:
+        raise click.BadParameter(f"{env} renders no root {root!r}; its roots: {', '.join(names)}",
+                                 param_hint="--root")
+    documents = deployer_policy.policies(the_design, root)
+    click.echo(deployer_policy.as_json(documents, root) if output_format == "json"
+               else deployer_policy.as_text(documents), nl=False)
+    for name in deployer_policy.oversized(documents):
+        click.echo(f"Warning: the {name} policy is over the {deployer_policy.MANAGED_POLICY_MAX:,} characters of "
+                   "an IAM managed policy: attach it inline to the role that applies (10,240 characters)", err=True)
+
+
 @cli.command("affected")
 @click.option("--base", required=True, help="The git revision to compare with (a branch, tag or commit).")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)

@@ -29,7 +29,7 @@ from policies import iam_catalogue
 # says which actions and resource types carry those.
 CATALOGUED_GLOBAL_PREFIXES = ("aws:requesttag/", "aws:resourcetag/", "aws:tagkeys")
 REQUEST_LEVEL = ""  # the catalogue's entry for keys of the request, whatever its resources
-CACHE_FORMAT = "services-as-marshal"  # in the cache's name: a new format never reads an old file
+CACHE_FORMAT = "services-as-marshal-2"  # in the cache's name: a new format never reads an old file
 
 
 class UnknownAction(KeyError):
@@ -51,6 +51,8 @@ class Privilege:
     action: str  # "ec2:CreateNetworkInterface", spelled as AWS does
     resource_types: tuple[ResourceType, ...]  # without the request-level entry
     request_keys: tuple[str, ...]  # the request-level condition keys
+    request_dependents: tuple[str, ...] = ()  # dependent actions of the request, whatever its resources
+    access_level: str = ""  # "Read", "Write", "List", "Tagging", "Permissions management"
 
 
 def _definition_file() -> str:
@@ -94,7 +96,7 @@ def _essentials(definition: dict) -> dict[str, dict]:
     return {prefix.lower(): {
         "prefix": service["prefix"],
         "privileges_lower_name": service["privileges_lower_name"],
-        "privileges": {name: {"resource_types": {
+        "privileges": {name: {"access_level": entry.get("access_level", ""), "resource_types": {
             type_name: {"condition_keys": item["condition_keys"], "dependent_actions": item["dependent_actions"],
                         "required": item.get("required", False)}
             for type_name, item in entry["resource_types"].items()}}
@@ -125,16 +127,17 @@ def privilege(action: str) -> Privilege:
     if not spelled:
         raise UnknownAction(f"{action} is not in AWS's catalogue")
     entry = service["privileges"][spelled]
-    types, request_keys = [], ()
+    types, request_keys, request_dependents = [], (), ()
     for type_name, item in entry["resource_types"].items():
         if type_name == REQUEST_LEVEL:
-            request_keys = tuple(item["condition_keys"])
+            request_keys, request_dependents = tuple(item["condition_keys"]), tuple(item["dependent_actions"])
             continue
         resource = service["resources"].get(type_name) or {}
         arn = resource.get("arn", "*")
         types.append(ResourceType(type_name, arn, _as_glob(arn), tuple(item["condition_keys"]),
                                   tuple(item["dependent_actions"]), bool(item.get("required"))))
-    return Privilege(f"{service['prefix']}:{spelled}", tuple(types), request_keys)
+    return Privilege(f"{service['prefix']}:{spelled}", tuple(types), request_keys, request_dependents,
+                     entry.get("access_level", ""))
 
 
 def actions_matching(pattern: str) -> list[str]:

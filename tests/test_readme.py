@@ -27,7 +27,7 @@ def test_the_sample_error_is_what_tfgen_prints(tmp_path, monkeypatch):
 
 def test_the_cli_block_lists_every_command_and_option_there_is():
     block = README.split("## CLI", 1)[1].split("```", 2)[1]
-    documented = set(re.findall(r"^  ([a-z]+) ", block, re.MULTILINE))
+    documented = set(re.findall(r"^  ([a-z-]+) ", block, re.MULTILINE))
     assert documented == set(cli.commands)
     for name, command in cli.commands.items():
         options = {opt for param in command.params for opt in param.opts if opt.startswith("--")}
