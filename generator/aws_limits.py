@@ -19,7 +19,7 @@ import sys
 import unicodedata
 from dataclasses import dataclass
 
-from generator.cache import cache_dir
+from generator.cache import cache_dir, make_folder, read_trusted
 from generator.errors import TfgenError
 
 # CloudWatch Logs PutRetentionPolicy accepts only these values.
@@ -394,12 +394,12 @@ def _shapes() -> dict[str, dict]:
                             sorted(limit.key for limit in LIMITS),
                             [(path, *_stat(path)) for _, path in sorted(files.items())]])
     cache_file = os.path.join(cache_dir(), f"{CACHE_PREFIX}{hashlib.sha256(made_from.encode()).hexdigest()[:24]}.json")
+    cached = read_trusted(cache_file)  # the limits are AWS's word only if nobody else wrote them
     try:
-        with open(cache_file, encoding="utf-8") as cached:
-            shapes = json.load(cached)
+        shapes = json.loads(cached) if cached is not None else None
         if isinstance(shapes, dict) and all(limit.key in shapes for limit in LIMITS):
             return shapes
-    except (OSError, ValueError):
+    except ValueError:
         pass
     shapes = _read_models(files)
     _write_cache(cache_file, shapes)
@@ -472,8 +472,9 @@ def _write_cache(cache_file: str, shapes: dict) -> None:
     folder, name = os.path.split(cache_file)
     partial = f"{cache_file}.{os.getpid()}.partial"
     try:
-        os.makedirs(folder, exist_ok=True)
+        make_folder(folder)
         with open(partial, "w", encoding="utf-8") as out:
+            os.chmod(partial, 0o600)  # read back only if nobody else can write it (cache.trusted)
             json.dump(shapes, out)
         os.replace(partial, cache_file)  # whole or not at all, also with two renders at once
         for other in os.listdir(folder):

@@ -18,7 +18,7 @@ from pathlib import Path
 import jinja2
 import jinja2.bccache
 
-from generator.cache import cache_dir
+from generator.cache import cache_dir, make_folder, trusted
 from generator.config.loader import LoadedEnvironment, load_environment
 from generator.design import TeamDesign, design
 from generator.errors import TfgenError
@@ -60,6 +60,9 @@ class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
     compiling again next time, never an error."""
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        # Compiled code is run: only from a file this user owns and nobody else can write.
+        if not trusted(os.path.join(self.directory, self.pattern % (bucket.key,))):
+            return
         try:
             super().load_bytecode(bucket)
         except Exception:  # jinja reads a damaged header or code as a miss, not a damaged checksum
@@ -68,6 +71,7 @@ class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         try:
             super().dump_bytecode(bucket)
+            os.chmod(os.path.join(self.directory, self.pattern % (bucket.key,)), 0o600)
         except OSError:
             pass
 
@@ -75,7 +79,7 @@ class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
 def _compiled_templates() -> _CompiledTemplates | None:
     folder = os.path.join(cache_dir(), "templates")
     try:
-        os.makedirs(folder, exist_ok=True)
+        make_folder(folder)
     except OSError:
         return None
     return _CompiledTemplates(folder) if os.access(folder, os.W_OK | os.X_OK) else None

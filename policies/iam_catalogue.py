@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
-from generator.cache import cache_dir
+from generator.cache import cache_dir, make_folder, read_trusted
 from generator.child import Child
 
 
@@ -283,10 +283,12 @@ def cache_file_for(definition: str, prefix: str = CACHE_PREFIX, cache_format: st
 def read_cache(cache_file: str | None, kind: type = list):
     if not cache_file:
         return None
+    data = read_trusted(cache_file)  # marshal is not safe against data someone else wrote
+    if data is None:
+        return None
     try:
-        with open(cache_file, "rb") as cache:
-            catalogue = marshal.loads(cache.read())  # marshal.load(file) reads in small pieces: 8 times slower
-    except (OSError, EOFError, ValueError, TypeError):
+        catalogue = marshal.loads(data)  # marshal.load(file) reads in small pieces: 8 times slower
+    except (EOFError, ValueError, TypeError):
         return None
     return catalogue if isinstance(catalogue, kind) and catalogue else None
 
@@ -295,8 +297,9 @@ def write_cache(cache_file: str, catalogue: object, prefix: str = CACHE_PREFIX) 
     folder, name = os.path.split(cache_file)
     partial = f"{cache_file}.{os.getpid()}.partial"
     try:
-        os.makedirs(folder, exist_ok=True)
+        make_folder(folder)
         with open(partial, "wb") as cache:
+            os.chmod(partial, 0o600)  # read back only if nobody else can write it (cache.trusted)
             marshal.dump(catalogue, cache)
         os.replace(partial, cache_file)  # whole or not at all, also with two checks at once
         for other in os.listdir(folder):
