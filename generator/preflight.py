@@ -172,6 +172,7 @@ def _as_list(value: object) -> list:
 
 
 def _roles(d: Design, iam) -> Iterator[Check]:
+    tables = None
     seen: dict[str, list[ProjectDesign]] = {}
     for project in _projects(d):
         seen.setdefault(project.role.name, []).append(project)
@@ -199,10 +200,13 @@ def _roles(d: Design, iam) -> Iterator[Check]:
                         "add sagemaker.amazonaws.com (sts:AssumeRole) to its trust policy")
         else:
             yield _inline_policy_room(iam, name, projects, users)
-            yield from _simulated(d, iam, live, projects, users)
+            if tables is None:  # once per run: every role's requests, from the YAML
+                from policies.expected import Expected, role_intents
+                tables = role_intents(Expected(d.env, d.config))
+            yield from _simulated(d, iam, live, projects, users, tables.get(name))
 
 
-def _simulated(d: Design, iam, live: dict, projects: list[ProjectDesign], users: str) -> Iterator[Check]:
+def _simulated(d: Design, iam, live: dict, projects: list[ProjectDesign], users: str, table) -> Iterator[Check]:
     """The requests the plan's jobs make, asked of the account's IAM simulator as if tfgen's
     policies were on the role already: the role's own policies, its permissions boundary or
     an SCP may refuse what tfgen grants (a FAIL each), or the role's own policies may reach
@@ -211,10 +215,8 @@ def _simulated(d: Design, iam, live: dict, projects: list[ProjectDesign], users:
 
     from generator.design import policy_document
     from generator.simulation import client_error, simulate
-    from policies.expected import Expected, role_intents
 
     name = live["RoleName"]
-    table = role_intents(Expected(d.env, d.config)).get(name)
     if table is None:
         return
     ours = tuple(policy_document(policy) for project in projects for policy in project.policies)
