@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from generator.design import Design
-from generator.errors import TfgenError
+from generator.errors import TfgenError, aws_error
 
 PASS, WARN, FAIL, SKIP = "PASS", "WARN", "FAIL", "SKIP"  # SKIP: nothing to try (ECR off: no image to register)
 # WARN: an existing role's own policies allow what tfgen's scoping refuses (the account's choice, said aloud)
@@ -102,13 +102,6 @@ def accept(the_design: Design, out_env: Path, allow_protected: bool = False, que
     return results
 
 
-def _error(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict) and "Error" in response:
-        return f"{response['Error'].get('Code')}: {response['Error'].get('Message')}"
-    return f"{type(exc).__name__}: {exc}"
-
-
 # --- network: the ID file against the account --------------------------------------------
 
 
@@ -123,7 +116,7 @@ def _network(d: Design, out_env: Path, ec2) -> list[Result]:
             {"Name": "vpc-id", "Values": [d.config.network.vpc_id]},
             {"Name": "group-name", "Values": [g.name for g in d.platform.security_groups]}])["SecurityGroups"]}
     except ec2.exceptions.ClientError as exc:
-        return [Result("network", "security-groups.env matches the account", FAIL, _error(exc))]
+        return [Result("network", "security-groups.env matches the account", FAIL, aws_error(exc))]
     results = []
     for group in d.platform.security_groups:
         found, listed = live.get(group.name), written.get(group.output)
@@ -191,7 +184,7 @@ def _images(d: Design, ecr, run: str, cleanup: Cleanup):
                         continue
                     yield Result("ecr", check, PASS, f"{pushed[:19]}"), repo.name, pushed
                 except Exception as exc:
-                    yield Result("ecr", check, FAIL, _error(exc)), repo.name, None
+                    yield Result("ecr", check, FAIL, aws_error(exc)), repo.name, None
 
 
 def _delete_image(ecr, repository: str, digest: str) -> Callable[[], None]:
@@ -237,7 +230,7 @@ def _registry(d: Design, sagemaker, run: str, images: dict[str, str], cleanup: C
                                       f"version {arn.rsplit('/', 1)[-1]}, image from {repository}" if ok
                                       else f"described as {described.get('ModelPackageGroupName')}, image {image}"))
             except Exception as exc:
-                results.append(Result("registry", check, FAIL, _error(exc)))
+                results.append(Result("registry", check, FAIL, aws_error(exc)))
     return results
 
 
@@ -276,7 +269,7 @@ def _alarms(d: Design, cloudwatch, sqs, run: str, cleanup: Cleanup, queue_url: s
                 detail += "; delivery not read (e-mail subscribers; pass --queue-url to read an SQS subscriber)"
             results.append(Result("alarms", check, PASS if ok else FAIL, detail))
         except Exception as exc:
-            results.append(Result("alarms", check, FAIL, _error(exc)))
+            results.append(Result("alarms", check, FAIL, aws_error(exc)))
     return results
 
 
@@ -310,7 +303,7 @@ def _iam(d: Design, iam) -> list[Result]:
     as only AWS can. A role AWS cannot simulate is a FAIL of its own; the other steps go on."""
     import botocore.exceptions
 
-    from generator.simulation import client_error, simulate
+    from generator.simulation import reaching_others, simulate
     from policies.expected import Expected, role_intents
 
     results = []
@@ -320,7 +313,7 @@ def _iam(d: Design, iam) -> list[Result]:
             outcomes = simulate(iam, table, d.config.region, live_arn)
         except botocore.exceptions.ClientError as exc:
             results.append(Result("iam", f"role {role}: the jobs' requests", FAIL,
-                                  f"cannot simulate: {client_error(exc)} (accept needs iam:GetRole and "
+                                  f"cannot simulate: {aws_error(exc)} (accept needs iam:GetRole and "
                                   "iam:SimulatePrincipalPolicy on the execution roles)"))
             continue
         wrong = [o for o in outcomes if not o.as_intended]
@@ -331,8 +324,7 @@ def _iam(d: Design, iam) -> list[Result]:
         if reaching:
             # An existing role may hold more than tfgen gives it: said once, not a failed acceptance.
             results.append(Result("iam", f"role {role}: other projects' requests", WARN,
-                                  f"{len(reaching)} of them allowed by the role's own policies, e.g. "
-                                  f"{reaching[0].describe(role)}"))
+                                  reaching_others(reaching, role)))
         if not wrong:
             allowed = sum(o.intent.allowed for o in outcomes)
             results.append(Result("iam", f"role {role}: the jobs' requests", PASS,

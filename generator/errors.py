@@ -34,3 +34,12 @@ class ConfigErrors(ConfigError):
         if len(errors) > self.SHOWN:
             lines.append(f"  ... and {len(errors) - self.SHOWN} more")
         click.ClickException.__init__(self, f"{len(errors)} errors in the configuration:\n" + "\n".join(lines))
+
+
+def aws_error(exc: Exception) -> str:
+    """An exception as a line of a report: AWS's error code and message where AWS answered
+    (botocore's ClientError), else its type and text."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict) and "Error" in response:
+        return f"{response['Error'].get('Code')}: {response['Error'].get('Message')}"
+    return f"{type(exc).__name__}: {exc}"

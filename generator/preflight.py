@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 
 from generator import aws_limits
 from generator.design import Design, ProjectDesign, SecurityGroup, role_policy_characters
-from generator.errors import TfgenError
+from generator.errors import TfgenError, aws_error
 from generator.rule_key import designed_rule_key, live_rule_key
 from generator.rule_key import describe as describe_rule
 
@@ -214,7 +214,7 @@ def _simulated(d: Design, iam, live: dict, projects: list[ProjectDesign], users:
     import botocore.exceptions
 
     from generator.design import policy_document
-    from generator.simulation import client_error, simulate
+    from generator.simulation import reaching_others, simulate
 
     name = live["RoleName"]
     if table is None:
@@ -223,7 +223,7 @@ def _simulated(d: Design, iam, live: dict, projects: list[ProjectDesign], users:
     try:
         outcomes = simulate(iam, table, d.config.region, live["Arn"], extra_policies=ours)
     except botocore.exceptions.ClientError as exc:
-        yield Check(f"role {name} simulated", FAIL, f"cannot simulate: {client_error(exc)}",
+        yield Check(f"role {name} simulated", FAIL, f"cannot simulate: {aws_error(exc)}",
                     f"grant iam:SimulatePrincipalPolicy on {live['Arn']} (or run preflight with ReadOnlyAccess)")
         return
     wrong = [o for o in outcomes if not o.as_intended]
@@ -238,7 +238,7 @@ def _simulated(d: Design, iam, live: dict, projects: list[ProjectDesign], users:
     reaching = [o for o in wrong if not o.intent.allowed]
     if reaching:
         yield Check(f"role {name}: other projects' requests", WARN,
-                    f"{len(reaching)} of them allowed by the role's own policies, e.g. {reaching[0].describe(name)}",
+                    reaching_others(reaching, name),
                     f"narrow {reaching[0].matched or 'its own policies'} if {users} must be kept from other projects")
     if not wrong:
         allowed = sum(o.intent.allowed for o in outcomes)

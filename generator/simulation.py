@@ -86,9 +86,6 @@ def simulate(iam, table: RoleIntents, region: str, role_arn: str | None = None,
     return outcomes
 
 
-def client_error(exc: Exception) -> str | None:
-    """AWS's error code and message, or None for anything that is not an AWS answer."""
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict) and "Error" in response:
-        return f"{response['Error'].get('Code')}: {response['Error'].get('Message')}"
-    return None
+def reaching_others(outcomes: list[Outcome], role: str) -> str:
+    """One line for the other projects' requests a role is allowed (accept and preflight say it once)."""
+    return f"{len(outcomes)} of them allowed by the role's own policies, e.g. {outcomes[0].describe(role)}"

@@ -184,28 +184,21 @@ def _no_variables(pattern: object) -> str:
 def resource_match(pattern: str, arn: str) -> bool:
     """A Resource entry against a request's ARN: as an ARN condition, except that a `*` ending
     a component may match past its colons (AWS's Resource element documentation)."""
+    return arn_match(pattern, arn, trailing_star_spans=True)
+
+
+def arn_match(pattern: str, arn: str, trailing_star_spans: bool = False) -> bool:
+    """An ARN condition value against an ARN: `*` alone matches anything; otherwise each of the
+    six colon-separated components is a glob of its own (the last, the resource, keeps its own
+    colons). trailing_star_spans: a `*` ending a component matches past it (Resource entries)."""
     if pattern == "*":
         return True
     if "*" not in pattern and "?" not in pattern:
         return pattern == arn
     star = pattern.find("*")
-    if star == len(pattern) - 1 and "?" not in pattern:
-        return arn.startswith(pattern[:-1])  # one `*`, at the end: its commonest form
-    return _arn_pattern(pattern, True).fullmatch(arn) is not None
-
-
-def arn_match(pattern: str, arn: str) -> bool:
-    """A Resource entry or an ARN condition value against an ARN: `*` alone matches anything;
-    otherwise each of the six colon-separated components is a glob of its own (the last,
-    the resource, keeps its own colons)."""
-    if pattern == "*":
-        return True
-    if "*" not in pattern and "?" not in pattern:
-        return pattern == arn
-    star = pattern.find("*")
-    if star == len(pattern) - 1 and "?" not in pattern and pattern.count(":", 0, star) >= 5:
-        return arn.startswith(pattern[:-1])  # one `*`, at the end of the resource: its commonest form
-    return _arn_pattern(pattern, False).fullmatch(arn) is not None
+    if star == len(pattern) - 1 and "?" not in pattern and (trailing_star_spans or pattern.count(":", 0, star) >= 5):
+        return arn.startswith(pattern[:-1])  # one `*`, at the end (of the resource): the commonest form
+    return _arn_pattern(pattern, trailing_star_spans).fullmatch(arn) is not None
 
 
 @functools.lru_cache(maxsize=16384)

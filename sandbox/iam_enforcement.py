@@ -35,20 +35,20 @@ TAGS_IN_QUERY = re.compile(r"^(TagSpecification|Tags?)\.")
 
 def tagging_dependents(action: str) -> tuple[str, ...]:
     """The Tagging actions AWS's catalogue lists as dependent actions of the action."""
+    from generator import deployer_policy
+    from generator.errors import TfgenError
     from policies import iam_reference
 
     try:
-        entry = iam_reference.privilege(action)
-    except iam_reference.UnknownAction:  # an action the catalogue does not know: moto's own check decides
+        dependents = deployer_policy.dependent_actions(action, deployer_policy.resource_types(action))
+    except TfgenError:  # an action the catalogue does not know: moto's own check decides
         return ()
-    dependents = dict.fromkeys([d for t in entry.resource_types for d in t.dependent_actions]
-                               + list(entry.request_dependents))
     tagging = []
     for dependent in dependents:
         try:
             if iam_reference.privilege(dependent).access_level == "Tagging":
                 tagging.append(dependent)
-        except iam_reference.UnknownAction:
+        except iam_reference.UnknownAction:  # named by the catalogue, not in it: not a tagging action we know
             continue
     return tuple(tagging)
 
