@@ -15,11 +15,12 @@ import time
 from pathlib import Path
 
 from benchmarks.synthetic import write_config
-from generator import hcl_fast_path
+from generator.read import hcl_fast_path
 from generator.config.loader import load_environment
-from generator.hcl_reader import _unwrap_jsonencode, read_root
-from generator.inventory import from_hcl, roots_of
-from generator.render import render, write
+from generator.read.hcl import _unwrap_jsonencode, read_root
+from generator.read.inventory import from_hcl, roots_of
+from generator.render.templates import render
+from generator.render.writer import write
 from policies import iam_catalogue
 from policies.expected import Expected
 from policies.rules import RULES

@@ -13,7 +13,8 @@ from pathlib import Path
 
 started = time.perf_counter()
 import generator.design as design_module  # noqa: E402
-import generator.render as render_module  # noqa: E402
+import generator.render.templates as render_module  # noqa: E402
+import generator.render.writer as writer_module  # noqa: E402
 from benchmarks.synthetic import write_config  # noqa: E402
 from generator.config.loader import load_environment  # noqa: E402
 
@@ -41,7 +42,7 @@ def main(projects: int) -> None:
         t1 = time.perf_counter()
         rendered = render_module.render_loaded(loaded)
         t2 = time.perf_counter()
-        render_module.write(rendered, Path(folder) / "out" / "bench")
+        writer_module.write(rendered, Path(folder) / "out" / "bench")
         t3 = time.perf_counter()
         templates = t2 - t1 - totals["alignment"] - totals["design"]
         print(f"{projects} projects, {len(rendered.files)} files: imports {imported - started:.2f} s, "

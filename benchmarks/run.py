@@ -123,7 +123,7 @@ def render_and_check(sizes: list[int], repeat: int, checkov_repeat: int, work: P
 def team_plan(repeat: int, work: Path) -> dict[int, Sample]:
     """One team root's plan against the emulator, in an organisation of 1 team and of 50."""
     from sandbox import emulator as emulator_module
-    from generator import terraform
+    from generator.support import terraform
 
     env = bench_env()
     state_dir = work / ".tfgen"

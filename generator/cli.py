@@ -107,7 +107,8 @@ def render_command(ctx: click.Context, env: str | None, all_envs: bool, force: b
     compiled templates in $XDG_CACHE_HOME/tfgen (else ~/.cache/tfgen), only to start
     faster: deleting them is safe.
     """
-    from generator.render import commit, differences, plan_write, render
+    from generator.render.templates import render
+    from generator.render.writer import commit, differences, plan_write
 
     names = _environments(ctx, env, all_envs)
     # Render every environment before writing any: one bad file stops them all.
@@ -176,7 +177,7 @@ def list_command(ctx: click.Context) -> None:
 @click.pass_context
 def outputs_command(ctx: click.Context, env: str) -> None:
     """Write out/ENV/security-groups.env from the applied platform root's outputs."""
-    from generator import outputs as outputs_module
+    from generator.account import outputs as outputs_module
     from generator.design import design
 
     loaded = _load(ctx.obj.config_dir, env)
@@ -221,7 +222,7 @@ def verify_command(ctx: click.Context, env: str) -> None:
     Reads the account with boto3 (normal AWS credentials; AWS_ENDPOINT_URL for the
     emulator), not Terraform state. Prints a table; exit 1 on anything missing or different.
     """
-    from generator import verify
+    from generator.account import verify
     from generator.design import design
 
     findings = verify.verify(design(_load(ctx.obj.config_dir, env)))
@@ -252,7 +253,7 @@ def accept_command(ctx: click.Context, env: str, allow_protected: bool, queue_ur
     creates is named tfgen-accept-RUN and removed at the end, even after a failure. Exit 1
     on any FAIL.
     """
-    from generator import accept
+    from generator.account import accept
     from generator.design import design
 
     the_design = design(_load(ctx.obj.config_dir, env))
@@ -279,7 +280,7 @@ def preflight_command(ctx: click.Context, env: str, output_format: str) -> None:
     repositories, model package groups, log groups. One line per check, PASS / WARN / FAIL,
     with the fix: the YAML switch that adopts it, or what to change in AWS. Exit 1 on any FAIL.
     """
-    from generator import preflight
+    from generator.account import preflight
     from generator.design import design
 
     checks = preflight.preflight(design(_load(ctx.obj.config_dir, env)))
@@ -314,7 +315,7 @@ def deployer_policy_command(ctx: click.Context, env: str, root: str | None, outp
     document keyed by root (`jq '.platform'`). A policy over IAM's 6,144 characters for a
     managed policy is still printed, with a warning: attach it inline to a role (10,240) instead.
     """
-    from generator import deployer_policy
+    from generator.account import deployer_policy
     from generator.design import design
 
     the_design = design(_load(ctx.obj.config_dir, env))
@@ -343,7 +344,7 @@ def affected_command(ctx: click.Context, base: str, output_format: str) -> None:
     """
     import json
 
-    from generator.affected import affected
+    from generator.changes.affected import affected
 
     roots = affected(base, ctx.obj.out_dir)
     if output_format == "json":
@@ -365,8 +366,8 @@ def diff_command(ctx: click.Context, env: str, output_format: str, summary_only:
     """
     import json
 
-    from generator.diff import diff
-    from generator.render import render
+    from generator.changes.diff import diff
+    from generator.render.templates import render
 
     result = diff(render(ctx.obj.config_dir, env), ctx.obj.out_dir / env)
     if output_format == "json":
@@ -386,7 +387,7 @@ def diff_command(ctx: click.Context, env: str, output_format: str, summary_only:
 @cli.command("schema")
 def schema_command() -> None:
     """Print the JSON Schema of the environment YAML (for editors: yaml-language-server)."""
-    from generator.schema import schema_text
+    from generator.config.schema import schema_text
 
     click.echo(schema_text(), nl=False)
 

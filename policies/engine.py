@@ -10,7 +10,7 @@ from xml.etree import ElementTree
 from generator.config.loader import load_environment
 from policies import checkov_runner, iam_catalogue
 from policies.expected import Expected
-from generator.inventory import Inventory, from_hcl, merge_plan
+from generator.read.inventory import Inventory, from_hcl, merge_plan
 from policies.rules import RULES, Violation, prefetch
 
 FORMATS = ("text", "json", "junit", "sarif")

@@ -33,12 +33,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
-from generator.cache import cache_dir, make_folder, read_trusted
-from generator.child import Child
+from generator.support.cache import cache_dir, make_folder, read_trusted
+from generator.support.child import Child
 
 
 class _Aside:
-    """The catalogue's own process (a generator.child.Child): it loads the catalogue at once
+    """The catalogue's own process (a generator.support.child.Child): it loads the catalogue at once
     and analyses documents as they are handed to it, each distinct document once."""
 
     def __init__(self) -> None:

@@ -12,11 +12,11 @@ import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from generator import aws_limits
-from generator.inventory import REF, Inventory, Resource, first_block
-from generator.rule_key import blocks as _blocks
-from generator.rule_key import describe as describe_rule
-from generator.rule_key import sg_rules
+from generator.config import aws_limits
+from generator.read.inventory import REF, Inventory, Resource, first_block
+from generator.read.sg_rules import blocks as _blocks
+from generator.design.rule_key import describe as describe_rule
+from generator.read.sg_rules import sg_rules
 from policies import iam_catalogue, iam_evaluation, iam_reference
 from policies.iam_evaluation import absent_is_true
 from policies.expected import (ALL, ANYWHERE, ENI_ACTIONS, FAILED_JOB_EVENTS, REGISTRY_ACTIONS, REGISTRY_LIST_ACTION,

@@ -227,7 +227,7 @@ def _shim_role_inline_policy_quota() -> None:
     from moto.iam.exceptions import LimitExceededException
     from moto.iam.models import IAMBackend
 
-    from generator import aws_limits
+    from generator.config import aws_limits
 
     put = IAMBackend.put_role_policy
 

@@ -35,7 +35,7 @@ TAGS_IN_QUERY = re.compile(r"^(TagSpecification|Tags?)\.")
 
 def tagging_dependents(action: str) -> tuple[str, ...]:
     """The Tagging actions AWS's catalogue lists as dependent actions of the action."""
-    from generator import deployer_policy
+    from generator.account import deployer_policy
     from generator.errors import TfgenError
     from policies import iam_reference
 

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import yaml
 
-from generator import terraform
+from generator.support import terraform
 from generator.config.loader import load_environment
 from generator.design import Design, design
-from generator.render import PLATFORM_ROOT, Rendered, render, write
+from generator.render.templates import PLATFORM_ROOT, Rendered, render
+from generator.render.writer import write
 from sandbox import network as network_module
 from sandbox.emulator import Emulator, boto_client
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from generator import terraform
+from generator.support import terraform
 
 REPO = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = REPO / "environments"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from generator import accept
+from generator.account import accept
 from generator.config.loader import load_environment
 from generator.design import design
 from generator.errors import TfgenError

@@ -11,7 +11,7 @@ import unicodedata
 import botocore.session
 import pytest
 
-from generator import aws_limits
+from generator.config import aws_limits
 from tests.conftest import run_python
 
 SESSION = botocore.session.get_session()
@@ -185,7 +185,7 @@ def test_what_java_reads_differently_is_refused_not_guessed(java):
 
 READ_LIMITS = """
 import sys
-from generator import aws_limits
+from generator.config import aws_limits
 print(aws_limits.MODEL_PACKAGE_GROUP_DESCRIPTION.problem("a\\nb") is not None, aws_limits.IAM_ROLE_MAX,
       "botocore" in sys.modules)
 """

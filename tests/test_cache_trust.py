@@ -10,7 +10,7 @@ import marshal
 import os
 from pathlib import Path
 
-from generator import render as render_module
+from generator.render import templates as render_module
 from tests.conftest import run_python
 from tests.test_template_cache import _compiles
 
@@ -70,7 +70,7 @@ def test_parliaments_catalogue_copy_is_read_only_when_nobody_else_can_write_it(t
 
 
 def test_the_limits_on_names_are_read_only_from_a_copy_nobody_else_can_write(tmp_path):
-    code = ("from generator import aws_limits; "
+    code = ("from generator.config import aws_limits; "
             "print(aws_limits.MODEL_PACKAGE_GROUP_DESCRIPTION.max_length)")
     env = {"XDG_CACHE_HOME": str(tmp_path)}
     assert run_python("-c", code, env=env).strip() == "1024"  # SageMaker's EntityDescription

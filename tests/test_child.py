@@ -1,4 +1,4 @@
-"""generator/child.py: a function served by a plain child interpreter, as `tfgen check` uses
+"""generator/support/child.py: a function served by a plain child interpreter, as `tfgen check` uses
 it for AWS's IAM catalogue and for reading a large tree."""
 
 from __future__ import annotations
@@ -9,10 +9,11 @@ import textwrap
 import pytest
 
 from benchmarks.synthetic import write_config
-from generator.child import Child
+from generator.support.child import Child
 from generator.errors import TfgenError
-from generator.inventory import from_hcl
-from generator.render import render, write
+from generator.read.inventory import from_hcl
+from generator.render.templates import render
+from generator.render.writer import write
 from tests.conftest import run_python
 
 @pytest.fixture
@@ -94,7 +95,7 @@ def test_close_kills_the_child(served):
 
 def test_a_file_hcl_refuses_is_named_when_a_child_reads_it(tmp_path, monkeypatch):
     """The child's HclReadError reaches the user as the same error, naming file and line."""
-    monkeypatch.setattr("generator.inventory.PARALLEL_FROM_BYTES", 1)
+    monkeypatch.setattr("generator.read.inventory.PARALLEL_FROM_BYTES", 1)
     out_env = tmp_path / "prod"
     for root in ("platform", "teams/a", "teams/b"):
         (out_env / root).mkdir(parents=True)
@@ -113,7 +114,7 @@ def test_a_large_tree_is_read_from_a_script_on_stdin(tmp_path):
     write(render(config_dir, "bench"), tmp_path / "out" / "bench")
     script = textwrap.dedent(f"""\
         from pathlib import Path
-        import generator.inventory as inventory
+        import generator.read.inventory as inventory
         inventory.PARALLEL_FROM_BYTES = 1
         print(len(inventory.from_hcl(Path({str(tmp_path / "out" / "bench")!r})).resources))
         """)

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import cli
-from generator.render import MANIFEST
+from generator.render.writer import MANIFEST
 from tests.conftest import ENVIRONMENTS, MINIMAL, run_python
 
 

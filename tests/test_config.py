@@ -203,7 +203,7 @@ def test_image_retention_below_one(config_dir):
 
 
 def test_model_package_group_over_63_characters(config_dir):
-    from generator.render import render
+    from generator.render.templates import render
 
     team, project = "t" * 30, "p" * 40
     (config_dir / "test.yaml").write_text(MINIMAL.replace("  rc:", f"  {team}:").replace("fraud-detection", project)

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from generator import deployer_policy
+from generator.account import deployer_policy
 from generator.cli import cli
 from generator.config.loader import load_environment
 from generator.design import design
-from generator.inventory import from_hcl
+from generator.read.inventory import from_hcl
 from policies import iam_catalogue
 from tests.conftest import ENVIRONMENTS, EXAMPLE_ENVS, MINIMAL, OUT, REPO
 

@@ -7,8 +7,8 @@ import pytest
 from generator.config.loader import load_environment
 from generator.design import design
 from generator.errors import ConfigError
-from generator.render import render
-from generator.rule_key import designed_rule_key
+from generator.render.templates import render
+from generator.design.rule_key import designed_rule_key
 from tests.conftest import ENVIRONMENTS, MINIMAL
 
 

@@ -9,7 +9,8 @@ import random
 
 import pytest
 
-from generator.render import MANIFEST, manifest_text, render
+from generator.render.templates import render
+from generator.render.writer import MANIFEST, manifest_text
 from tests.conftest import ENVIRONMENTS, EXAMPLE_ENVS, OUT, run_python
 
 

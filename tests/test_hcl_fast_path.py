@@ -1,7 +1,7 @@
-"""The fast path (generator/hcl_fast_path.py) reads exactly what HCL's own parser reads, or declines.
+"""The fast path (generator/read/hcl_fast_path.py) reads exactly what HCL's own parser reads, or declines.
 
 The slow path is the reference: HashiCorp's parser (pygohcl) over the text with each
-`KEY = jsonencode(` unwrapped, as generator/hcl_reader.py reads a file the fast path declines.
+`KEY = jsonencode(` unwrapped, as generator/read/hcl.py reads a file the fast path declines.
 Where the fast path gives an answer it must be the slow path's, key order included (the
 inventory's order, and so the order of violations, follows it); where HCL refuses a text, the
 fast path must decline it, so that HCL's diagnostic reaches the user.
@@ -19,10 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from benchmarks.synthetic import write_config
-from generator import hcl_fast_path
-from generator.hcl_reader import _unwrap_jsonencode
-from generator.inventory import from_hcl
-from generator.render import render, write
+from generator.read import hcl_fast_path
+from generator.read.hcl import _unwrap_jsonencode
+from generator.read.inventory import from_hcl
+from generator.render.templates import render
+from generator.render.writer import write
 from tests.conftest import EXAMPLE_ENVS, OUT
 from tests.policies.mutants import MUTANTS, mutant_id
 

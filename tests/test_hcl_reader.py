@@ -1,4 +1,4 @@
-"""The fast HCL reader (generator/hcl_reader.py) reads what Terraform would.
+"""The fast HCL reader (generator/read/hcl.py) reads what Terraform would.
 
 The proof is differential: tfparse (HashiCorp's HCL with Terraform's evaluation, the reader
 tfgen used before, far slower) must see exactly the same resources, files, lines, values
@@ -19,8 +19,9 @@ import pytest
 
 from benchmarks.synthetic import write_config
 from generator.errors import TfgenError
-from generator.inventory import REF, first_block, from_hcl, roots_of
-from generator.render import render, write
+from generator.read.inventory import REF, first_block, from_hcl, roots_of
+from generator.render.templates import render
+from generator.render.writer import write
 from policies.engine import evaluate
 from policies.expected import Expected
 from generator.config.loader import load_environment
@@ -141,7 +142,7 @@ def test_reads_every_mutant_as_tfparse_does(mutant, tmp_path):
 def test_reads_a_synthetic_organisation_as_tfparse_does_in_worker_processes(tmp_path, monkeypatch):
     config_dir = write_config(tmp_path, 60)
     write(render(config_dir, "bench"), tmp_path / "out" / "bench")
-    monkeypatch.setattr("generator.inventory.PARALLEL_FROM_BYTES", 1)  # the path a large tree takes
+    monkeypatch.setattr("generator.read.inventory.PARALLEL_FROM_BYTES", 1)  # the path a large tree takes
     assert assert_same(tmp_path / "out" / "bench") > 600
 
 
@@ -179,7 +180,7 @@ def test_a_file_hcl_refuses_is_named(tmp_path):
 def test_the_gate_passes_the_bench_organisation_read_in_workers(tmp_path, monkeypatch):
     config_dir = write_config(tmp_path, 40)
     write(render(config_dir, "bench"), tmp_path / "out" / "bench")
-    monkeypatch.setattr("generator.inventory.PARALLEL_FROM_BYTES", 1)
+    monkeypatch.setattr("generator.read.inventory.PARALLEL_FROM_BYTES", 1)
     expected = Expected("bench", load_environment(config_dir, "bench").config)
     assert evaluate(from_hcl(tmp_path / "out" / "bench"), expected) == []
 
@@ -204,9 +205,9 @@ def test_the_check_finds_the_same_in_worker_processes_with_policies_prefetched(t
     def violations():
         return [(v.rule, v.address, v.message) for v in check(config_dir, tmp_path / "out", "bench",
                                                               run_checkov=False).violations]
-    monkeypatch.setattr("generator.inventory.PARALLEL_FROM_BYTES", 1)
+    monkeypatch.setattr("generator.read.inventory.PARALLEL_FROM_BYTES", 1)
     in_workers = violations()
-    monkeypatch.setattr("generator.inventory.PARALLEL_FROM_BYTES", 10**12)
+    monkeypatch.setattr("generator.read.inventory.PARALLEL_FROM_BYTES", 10**12)
     assert in_workers == violations()
     found = {rule: (address, message) for rule, address, message in in_workers}
     # 001: not the plan's registry actions; 009: describing a version is refused
@@ -218,7 +219,7 @@ def test_the_check_finds_the_same_in_worker_processes_with_policies_prefetched(t
 def test_the_inventorys_indexes_follow_its_resources_when_a_plan_replaces_them():
     """of_type and find are indexed once for the rules; a list replaced by merge_plan, even by
     one of the same length, is indexed again."""
-    from generator.inventory import Inventory, Resource
+    from generator.read.inventory import Inventory, Resource
 
     def resource(kind: str, name: str) -> Resource:
         return Resource("platform", kind, name, "platform/main.tf", 1, {})

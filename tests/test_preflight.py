@@ -11,7 +11,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from generator import preflight as preflight_module
+from generator.account import preflight as preflight_module
 from generator.cli import cli
 from generator.config.loader import load_environment
 from generator.design import design

@@ -12,15 +12,16 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from generator import aws_limits
+from generator.config import aws_limits
 from generator.cli import cli
 from generator.config.loader import load_environment
 from generator.design import email_id
 from generator.errors import ConfigError
-from generator.render import render, write
+from generator.render.templates import render
+from generator.render.writer import write
 from policies.engine import evaluate
 from policies.expected import Expected
-from generator.inventory import from_hcl
+from generator.read.inventory import from_hcl
 from tests.conftest import MINIMAL
 
 ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789"

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from generator import render as render_module
+from generator.render import writer as render_module
 from generator.cli import cli
 from generator.errors import TfgenError
-from generator.render import render, write
+from generator.render.templates import render
+from generator.render.writer import write
 from tests.conftest import MINIMAL, copy_root, tf
 
 PROTECTED = MINIMAL.replace("      fraud-detection: {}\n", "      fraud-detection:\n        endpoints: {scoring: {}}\n"

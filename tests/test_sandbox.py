@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import cli
-from generator.inventory import from_hcl
+from generator.read.inventory import from_hcl
 from policies.rules import RULES
 from sandbox import emulator as emulator_module
 from sandbox import lifecycle
@@ -52,7 +52,7 @@ def sandbox(emulator, tmp_path_factory):
 
 def save_plan(sb, root: str, path: Path, cwd: Path | None = None) -> Path:
     folder = cwd or sb.out_env / root
-    from generator import terraform
+    from generator.support import terraform
 
     terraform.run(["plan", "-out=tfplan", "-input=false", "-no-color"], cwd=folder, state_dir=sb.state_dir,
                   extra_env=sb.emulator.env())
@@ -99,7 +99,7 @@ def test_check_catches_a_violation_in_a_plan(sandbox, tmp_path):
                   "  security_group_id = aws_security_group.training.id\n"
                   '  ip_protocol       = "tcp"\n  from_port         = 22\n  to_port           = 22\n'
                   '  cidr_ipv4         = "0.0.0.0/0"\n}\n')
-    from generator import terraform
+    from generator.support import terraform
 
     terraform.run(["init", "-input=false", "-no-color"], cwd=bad, state_dir=sandbox.state_dir)
     plan = save_plan(sandbox, "platform", tmp_path / "plan.json", cwd=bad)
@@ -218,7 +218,7 @@ def test_accept_cleans_up_when_a_step_fails_halfway(sandbox):
     """The registry step fails after every image is pushed: the images still go."""
     import boto3
 
-    from generator import accept
+    from generator.account import accept
     from generator.config.loader import load_environment
     from generator.design import design
 

@@ -12,7 +12,8 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from generator import deployer_policy, terraform
+from generator.account import deployer_policy
+from generator.support import terraform
 from generator.cli import cli
 from generator.config.loader import load_environment
 from generator.design import design

@@ -1,4 +1,4 @@
-"""tfgen render's compiled templates, kept in tfgen's cache folder (generator/render.py): used
+"""tfgen render's compiled templates, kept in tfgen's cache folder (generator/render/templates.py): used
 when there, never a cause of different output or of an error."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 import jinja2
 import jinja2.bccache
 
-from generator import render as render_module
+from generator.render import templates as render_module
 from tests.conftest import ENVIRONMENTS, OUT, run_python
 
 

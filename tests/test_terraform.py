@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from generator import terraform
+from generator.support import terraform
 from tests.conftest import EXAMPLE_ENVS, OUT, copy_root, tf
 
 ROOTS = [(env, root) for env in EXAMPLE_ENVS for root in ("platform", "teams/algo", "teams/rc")]

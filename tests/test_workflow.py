@@ -13,7 +13,7 @@ import yaml
 from click.testing import CliRunner
 
 from generator.cli import cli
-from generator.schema import schema_text
+from generator.config.schema import schema_text
 from tests.conftest import ENVIRONMENTS, MINIMAL, REPO
 
 SCHEMA = REPO / "schema" / "environment.schema.json"

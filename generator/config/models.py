@@ -1,7 +1,7 @@
 """The typed shape of an environment's configuration: one frozen model per concept.
 
 Unknown keys are rejected (`extra="forbid"`). Validation here covers each value on its
-own; names that only break AWS's limits once composed are checked in `design.py`
+own; names that only break AWS's limits once composed are checked in generator/design/
 (`_check_composed_names`). A value AWS receives as written (an endpoint's name, a project's
 description) is held to AWS's own limit on it, read from botocore's models (`AwsLimited`).
 """
@@ -14,11 +14,11 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 from pydantic_core import core_schema
 
-from generator import aws_limits
+from generator.config import aws_limits
 
 
 class AwsLimited:
-    """A string AWS receives as written, held to AWS's limit on it (generator/aws_limits.py).
+    """A string AWS receives as written, held to AWS's limit on it (generator/config/aws_limits.py).
     `in_schema`: what of the limit the JSON Schema shows editors ("pattern", "max_length");
     botocore's models are read for it only when the schema is asked for."""
 

@@ -101,7 +101,7 @@ def test_the_shortcuts_change_no_finding():
     import tempfile
     from pathlib import Path
 
-    from generator.inventory import from_hcl
+    from generator.read.inventory import from_hcl
     from policies.rules import IDENTITY_POLICY_TYPES, _documents
     from tests.conftest import EXAMPLE_ENVS, OUT
     from tests.policies.mutants import MUTANTS

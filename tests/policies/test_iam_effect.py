@@ -11,8 +11,9 @@ import re
 import pytest
 
 from generator.config.loader import load_environment
-from generator.render import render, write
-from generator.inventory import from_hcl
+from generator.render.templates import render
+from generator.render.writer import write
+from generator.read.inventory import from_hcl
 from policies import iam_reference
 from policies.engine import evaluate
 from policies.expected import Expected, role_intents

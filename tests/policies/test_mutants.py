@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from generator.config.loader import load_environment
-from generator.inventory import from_hcl
+from generator.read.inventory import from_hcl
 from policies.engine import evaluate
 from policies.expected import Expected
 from policies.rules import rule_ids

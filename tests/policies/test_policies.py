@@ -10,10 +10,11 @@ from click.testing import CliRunner
 
 from generator.cli import cli
 from generator.config.loader import load_environment
-from generator.render import render, write
+from generator.render.templates import render
+from generator.render.writer import write
 from policies.engine import FORMATTERS, Report, evaluate
 from policies.expected import Expected
-from generator.inventory import from_hcl
+from generator.read.inventory import from_hcl
 from policies.rules import RULES, Violation, rule_ids
 from tests.conftest import ENVIRONMENTS, EXAMPLE_ENVS, MINIMAL, OUT
 

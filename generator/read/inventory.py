@@ -1,6 +1,6 @@
 """What a rendered environment declares, read from HCL or from a plan, in one shape.
 
-The HCL is read root by root by generator/hcl_reader.py (tfgen's own layout line by line,
+The HCL is read root by root by generator/read/hcl.py (tfgen's own layout line by line,
 anything else by HashiCorp's HCL parser; references and `jsonencode` resolved as Terraform
 would; each block's file and line), shared between this process and child processes when
 the tree is large. A plan (`terraform show -json`) is read into the same shape, so every
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator.errors import TfgenError
-from generator.hcl_reader import REF, Block, HclReadError, RootBlocks, read_root
+from generator.read.hcl import REF, Block, HclReadError, RootBlocks, read_root
 
 
 @dataclass
@@ -130,10 +130,10 @@ def _read_shared(out_env: Path, largest_first: list[str], processes: int,
     interpreters read theirs, and takes each root as soon as it is read (shares dealt
     largest first, in turn). Started afresh, never forked: a fork of a process that has
     already called into Go (HCL's parser, for a file off the fast path) hangs."""
-    from generator.child import Child  # here, not at the top: a small check starts no child
+    from generator.support.child import Child  # here, not at the top: a small check starts no child
 
     mine, *theirs = [largest_first[k::processes] for k in range(processes)]
-    children = [Child("generator.hcl_reader:read_root") for _ in theirs]
+    children = [Child("generator.read.hcl:read_root") for _ in theirs]
     try:
         asked = [{child.send(out_env, root): root for root in share} for child, share in zip(children, theirs)]
 

@@ -19,7 +19,7 @@ import sys
 import unicodedata
 from dataclasses import dataclass
 
-from generator.cache import cache_dir, make_folder, read_trusted
+from generator.support.cache import cache_dir, make_folder, read_trusted
 from generator.errors import TfgenError
 
 # CloudWatch Logs PutRetentionPolicy accepts only these values.

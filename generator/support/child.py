@@ -2,7 +2,7 @@
 
 `tfgen check` works in more than one process: the IAM catalogue loads and analyses in one
 (policies/iam_catalogue.py) and, on a large tree, HCL is read in others
-(generator/inventory.py). Not through multiprocessing: its spawned workers re-run the
+(generator/read/inventory.py). Not through multiprocessing: its spawned workers re-run the
 caller's `__main__` (a script read from stdin, or one without the `if __name__ ==
 "__main__"` guard, breaks them: BrokenProcessPool), start a resource tracker, a third
 interpreter, and import the command line again; on a 2-core machine that start-up sits on
@@ -40,7 +40,7 @@ class Child:
         from_child, to_parent = os.pipe()
         # -P and the parent's sys.path: the child imports tfgen's own modules, whatever the
         # working directory holds.
-        boot = (f"import sys; sys.path[:] = {sys.path!r}; from generator.child import serve; "
+        boot = (f"import sys; sys.path[:] = {sys.path!r}; from generator.support.child import serve; "
                 f"serve({function!r}, {warm_up!r}, {from_parent}, {to_parent})")
         try:
             self.process = subprocess.Popen([sys.executable, "-P", "-c", boot], pass_fds=(from_parent, to_parent),

@@ -1,6 +1,6 @@
 """Reading one Terraform root's HCL into plain values, fast, without evaluating it.
 
-Each file is read into literal values, by generator/hcl_fast_path.py where the file is in the
+Each file is read into literal values, by generator/read/hcl_fast_path.py where the file is in the
 layout tfgen writes (six times faster), otherwise by HashiCorp's HCL parser (through
 pygohcl); both give back what they cannot evaluate as source text, and agree on every file
 the fast path reads. Three steps make that what `tfgen check` needs, the way Terraform
@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator import hcl_fast_path
+from generator.read import hcl_fast_path
 
 REF = "ref:"  # a value that refers to another resource: "ref:aws_security_group.training"
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from generator.design import Design
 from generator.errors import TfgenError
-from generator.rule_key import describe as describe_rule
-from generator.rule_key import designed_rule_key, live_rule_key
+from generator.design.rule_key import describe as describe_rule
+from generator.design.rule_key import designed_rule_key, live_rule_key
 
 OK, MISSING, DIFFERENT = "OK", "MISSING", "DIFFERENT"
 

@@ -1,6 +1,6 @@
 """tfgen diff: what a render would change, said in the platform's terms, then as Terraform.
 
-Both sides are read the same way the policy gate reads them (generator/hcl_reader.py): the committed
+Both sides are read the same way the policy gate reads them (generator/read/hcl.py): the committed
 out/ENV, and a fresh render of the YAML in a temporary folder.
 """
 
@@ -14,8 +14,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator.render import Rendered, write
-from generator.rule_key import describe as describe_rule
+from generator.render.templates import Rendered
+from generator.render.writer import write
+from generator.design.rule_key import describe as describe_rule
 
 NOUNS = {
     "aws_ecr_repository": ("repository", "repositories"),
@@ -58,8 +59,8 @@ def _counted(types: Counter) -> str:
 
 
 def diff(rendered: Rendered, out_env: Path) -> Diff:
-    from generator.inventory import Inventory, from_hcl
-    from generator.rule_key import sg_rules
+    from generator.read.inventory import Inventory, from_hcl
+    from generator.read.sg_rules import sg_rules
 
     result = Diff()
     with tempfile.TemporaryDirectory() as folder:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from generator import aws_limits
+from generator.config import aws_limits
 from generator.config.loader import LoadedEnvironment
 from generator.config.models import Environment
 from generator.errors import ConfigError, ConfigErrors
@@ -922,7 +922,7 @@ def _check_role_policy_sizes(loaded: LoadedEnvironment, result: Design) -> None:
 
 
 def _check_composed_names(loaded: LoadedEnvironment, result: Design) -> None:
-    """AWS's limits (botocore's models, generator/aws_limits.py) apply to names only once
+    """AWS's limits (botocore's models, generator/config/aws_limits.py) apply to names only once
     composed: each is reported at the YAML that composes it (tag_prefix, the project, the
     endpoint), all at once, and once per field and limit (five groups from one tag_prefix are one error)."""
     errors: dict[tuple, ConfigError] = {}

@@ -15,11 +15,11 @@ import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
-from generator import aws_limits
+from generator.config import aws_limits
 from generator.design import Design, ProjectDesign, SecurityGroup, role_policy_characters
 from generator.errors import TfgenError, aws_error
-from generator.rule_key import designed_rule_key, live_rule_key
-from generator.rule_key import describe as describe_rule
+from generator.design.rule_key import designed_rule_key, live_rule_key
+from generator.design.rule_key import describe as describe_rule
 
 PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
 MANAGED = "exists, managed by tfgen for this environment (its ManagedBy and Environment tags)"
@@ -214,7 +214,7 @@ def _simulated(d: Design, iam, live: dict, projects: list[ProjectDesign], users:
     import botocore.exceptions
 
     from generator.design import policy_document
-    from generator.simulation import reaching_others, simulate
+    from generator.account.simulation import reaching_others, simulate
 
     name = live["RoleName"]
     if table is None:

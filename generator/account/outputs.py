@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from generator import terraform
+from generator.support import terraform
 from generator.design import Design
 from generator.errors import TfgenError
-from generator.render import PLATFORM_ROOT, atomic_write
+from generator.render.templates import PLATFORM_ROOT
+from generator.render.writer import atomic_write
 
 STATE_DIR = Path(".tfgen")
 

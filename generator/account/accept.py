@@ -303,7 +303,7 @@ def _iam(d: Design, iam) -> list[Result]:
     as only AWS can. A role AWS cannot simulate is a FAIL of its own; the other steps go on."""
     import botocore.exceptions
 
-    from generator.simulation import reaching_others, simulate
+    from generator.account.simulation import reaching_others, simulate
     from policies.expected import Expected, role_intents
 
     results = []

@@ -1,6 +1,6 @@
 """Where tfgen keeps what it can always rebuild, only to start faster: AWS's IAM catalogue
 for `tfgen check` (policies/iam_catalogue.py) and the compiled templates for `tfgen render`
-(generator/render.py). Nothing in it is ever the only copy of anything: deleting it is safe,
+(generator/render/templates.py). Nothing in it is ever the only copy of anything: deleting it is safe,
 and a folder that cannot be written means no cache, never an error. A cache file someone
 else could have written is not read (trusted())."""
 

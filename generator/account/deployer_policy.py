@@ -19,10 +19,10 @@ import json
 import textwrap
 from dataclasses import dataclass, field
 
-from generator import aws_limits
+from generator.config import aws_limits
 from generator.design import Design
 from generator.errors import TfgenError
-from generator.render import PLATFORM_ROOT
+from generator.render.templates import PLATFORM_ROOT
 
 PROVIDER = "hashicorp/aws 5.100.0"
 # An IAM managed policy holds 6,144 characters, white space not counted (not adjustable).
@@ -414,7 +414,7 @@ def _grant(grants: _Grants, scope: RootScope, tf_type: str, action: str, kinds: 
     named = [kind for kind in kinds if kind in catalogued]
     if not named:
         raise TfgenError(f"{tf_type}: {action} has the resource types {', '.join(catalogued)} in AWS's catalogue, "
-                         f"none of {', '.join(kinds)}: name one in generator/deployer_policy.py CALLS")
+                         f"none of {', '.join(kinds)}: name one in generator/account/deployer_policy.py CALLS")
     for kind in named:
         if kind == CALLS[tf_type].kind:
             grants.add(action, own, label)

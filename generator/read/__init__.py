@@ -1,0 +1,1 @@
+"""Reading rendered Terraform back (HCL or a plan) into one inventory: what check and diff read."""
