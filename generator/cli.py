@@ -10,6 +10,8 @@ from pathlib import Path
 
 import click
 
+from generator.errors import TfgenError
+
 # Each command imports what it needs itself: `tfgen check` in CI should not pay for jinja2,
 # nor `tfgen render` for boto3.
 
@@ -37,6 +39,30 @@ def _load(config_dir: Path, env: str):
     return load_environment(config_dir, env)
 
 
+class TfgenGroup(click.Group):
+    """The one place tfgen's errors meet click: library code raises plain exceptions
+    (generator/errors.py), and an uncaught TfgenError becomes click's `Error: MESSAGE` with
+    the error's exit code (1; 2 for an unknown environment or revision)."""
+
+    def make_context(self, *args, **kwargs) -> click.Context:
+        with _as_click_error():  # eager options (--version) run here
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context):
+        with _as_click_error():  # every command, its arguments parsed and its body run
+            return super().invoke(ctx)
+
+
+@contextmanager
+def _as_click_error() -> Iterator[None]:
+    try:
+        yield
+    except TfgenError as exc:
+        error = click.ClickException(exc.message)
+        error.exit_code = exc.exit_code
+        raise error from exc
+
+
 @contextmanager
 def _without_cyclic_gc() -> Iterator[None]:
     """No cyclic garbage collection while a check imports and reads: what it builds (the
@@ -54,7 +80,7 @@ def _without_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=TfgenGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=lambda ctx, _, value:
               _print_version(ctx) if value else None, help="Show tfgen's version and its IAM catalogue's, and exit.")
 @click.option("--config-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("environments"),
@@ -176,7 +202,12 @@ def list_command(ctx: click.Context) -> None:
 @click.argument("env")
 @click.pass_context
 def outputs_command(ctx: click.Context, env: str) -> None:
-    """Write out/ENV/security-groups.env from the applied platform root's outputs."""
+    """Write out/ENV/security-groups.env from the applied platform root's outputs.
+
+    Asks STS whose the credentials are first: another account's are refused (exit 1),
+    naming both accounts, and nothing is read or written (the file holds one account's IDs,
+    and a state bucket is read with these credentials).
+    """
     from generator.account import outputs as outputs_module
     from generator.design import design
 
@@ -213,22 +244,41 @@ def check_command(ctx: click.Context, env: str, plans: tuple[Path, ...], output_
         ctx.exit(1)
 
 
+REPORT_FORMAT = click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+                             show_default=True, help="text: a table for people; json: the same results for tools.")
+STATUS_COLOURS = {"PASS": "green", "WARN": "yellow", "FAIL": "red", "SKIP": "cyan"}
+
+
+def _show(ctx: click.Context, report, output_format: str) -> None:
+    """A live command's report (generator/account/report.py): the table, its statuses
+    coloured on a terminal, or JSON; exit 1 on any FAIL."""
+    from generator.account import report as reports
+
+    if output_format == "json":
+        click.echo(reports.as_json(report), nl=False)
+    else:
+        click.echo(reports.table(report, lambda status: click.style(status, fg=STATUS_COLOURS.get(status))), nl=False)
+    if report.failed:
+        ctx.exit(1)
+
+
 @cli.command("verify")
 @click.argument("env")
+@REPORT_FORMAT
 @click.pass_context
-def verify_command(ctx: click.Context, env: str) -> None:
+def verify_command(ctx: click.Context, env: str, output_format: str) -> None:
     """Check that what exists in the AWS account is what the YAML says.
 
     Reads the account with boto3 (normal AWS credentials; AWS_ENDPOINT_URL for the
-    emulator), not Terraform state. Prints a table; exit 1 on anything missing or different.
+    emulator), not Terraform state, in the environment's region. One line per resource:
+    PASS, or FAIL with "missing" or "different: expected ..., found ...". Exit 1 on any
+    FAIL. Asks STS whose the credentials are before anything else: another account's are
+    refused (exit 1), naming both accounts, and nothing more is asked of it.
     """
     from generator.account import verify
     from generator.design import design
 
-    findings = verify.verify(design(_load(ctx.obj.config_dir, env)))
-    click.echo(verify.table(findings), nl=False)
-    if any(f.status != verify.OK for f in findings):
-        ctx.exit(1)
+    _show(ctx, verify.verify(design(_load(ctx.obj.config_dir, env))), output_format)
 
 
 @cli.command("accept")
@@ -238,7 +288,7 @@ def verify_command(ctx: click.Context, env: str) -> None:
                    "and groups, and are deleted again).")
 @click.option("--queue-url", help="An SQS queue subscribed to the alarm topic: read it to prove the alarm's "
                                   "messages arrived (only this run's are consumed).")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@REPORT_FORMAT
 @click.pass_context
 def accept_command(ctx: click.Context, env: str, allow_protected: bool, queue_url: str | None,
                    output_format: str) -> None:
@@ -250,22 +300,21 @@ def accept_command(ctx: click.Context, env: str, allow_protected: bool, queue_ur
     alarm of each team set to ALARM and back to OK; every execution role asked of AWS's IAM
     simulator, request by request, whether it allows what its jobs do and refuses other
     projects' (WARN where an existing role's own policies reach further). Everything it
-    creates is named tfgen-accept-RUN and removed at the end, even after a failure. Exit 1
-    on any FAIL.
+    creates is named tfgen-accept-RUN and removed at the end, even after a failure. One
+    line per step, PASS / WARN / FAIL / SKIP (SKIP: nothing to try, as with ECR off). Exit 1
+    on any FAIL. Asks STS whose the credentials are before anything else: another account's
+    are refused (exit 1), naming both accounts, and nothing is asked of it or created.
     """
     from generator.account import accept
     from generator.design import design
 
     the_design = design(_load(ctx.obj.config_dir, env))
-    results = accept.accept(the_design, ctx.obj.out_dir / env, allow_protected, queue_url)
-    click.echo(accept.as_json(results) if output_format == "json" else accept.table(results), nl=False)
-    if any(r.status == accept.FAIL for r in results):
-        ctx.exit(1)
+    _show(ctx, accept.accept(the_design, ctx.obj.out_dir / env, allow_protected, queue_url), output_format)
 
 
 @cli.command("preflight")
 @click.argument("env")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@REPORT_FORMAT
 @click.pass_context
 def preflight_command(ctx: click.Context, env: str, output_format: str) -> None:
     """Check the live account before the first apply: the plan's "before" checklist.
@@ -279,20 +328,13 @@ def preflight_command(ctx: click.Context, env: str, output_format: str) -> None:
     what exists already and would make apply fail: security groups, VPC endpoints,
     repositories, model package groups, log groups. One line per check, PASS / WARN / FAIL,
     with the fix: the YAML switch that adopts it, or what to change in AWS. Exit 1 on any FAIL.
+    Asks STS whose the credentials are before anything else: another account's are refused
+    (exit 1), naming both accounts, and nothing more is asked of it.
     """
     from generator.account import preflight
     from generator.design import design
 
-    checks = preflight.preflight(design(_load(ctx.obj.config_dir, env)))
-    if output_format == "json":
-        click.echo(preflight.as_json(checks), nl=False)
-    else:
-        colours = {preflight.PASS: "green", preflight.WARN: "yellow", preflight.FAIL: "red"}
-        for line in preflight.table(checks).splitlines():
-            status = line[:4]
-            click.echo(click.style(status, fg=colours[status]) + line[4:] if status in colours else line)
-    if any(c.status == preflight.FAIL for c in checks):
-        ctx.exit(1)
+    _show(ctx, preflight.preflight(design(_load(ctx.obj.config_dir, env))), output_format)
 
 
 @cli.command("deployer-policy")

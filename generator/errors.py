@@ -1,14 +1,23 @@
 """The one root error of tfgen.
 
-Library code raises these; only the CLI edge prints them. Being a ClickException, an
-uncaught TfgenError prints `Error: ...` and exits 1 (bad configuration or failed render).
+Library code raises these, as plain exceptions: nothing below the command line knows how
+they are shown. generator/cli.py, the only place that does, prints an uncaught TfgenError
+as `Error: MESSAGE` and exits with its exit_code (1; 2 where the error says so, as an
+unknown environment does).
 """
 
-import click
 
-
-class TfgenError(click.ClickException):
+class TfgenError(Exception):
     """Anything tfgen refuses to do: bad configuration, unsafe render, missing tool."""
+
+    exit_code = 1  # the command line's exit code for it
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class ConfigError(TfgenError):
@@ -19,6 +28,7 @@ class ConfigError(TfgenError):
         where = f"{file}:{line}" if line else file
         parts = [where, field, message] if field else [where, message]
         super().__init__(": ".join(parts))
+        self.args = (file, line, field, message)  # what pickle rebuilds it from (a child process's error)
 
 
 class ConfigErrors(ConfigError):
@@ -33,13 +43,5 @@ class ConfigErrors(ConfigError):
         lines = [f"  {e.message}" for e in errors[: self.SHOWN]]
         if len(errors) > self.SHOWN:
             lines.append(f"  ... and {len(errors) - self.SHOWN} more")
-        click.ClickException.__init__(self, f"{len(errors)} errors in the configuration:\n" + "\n".join(lines))
-
-
-def aws_error(exc: Exception) -> str:
-    """An exception as a line of a report: AWS's error code and message where AWS answered
-    (botocore's ClientError), else its type and text."""
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict) and "Error" in response:
-        return f"{response['Error'].get('Code')}: {response['Error'].get('Message')}"
-    return f"{type(exc).__name__}: {exc}"
+        TfgenError.__init__(self, f"{len(errors)} errors in the configuration:\n" + "\n".join(lines))
+        self.args = (errors,)

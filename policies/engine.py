@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
@@ -10,7 +11,7 @@ from xml.etree import ElementTree
 from generator.config.loader import load_environment
 from policies import checkov_runner, iam_catalogue
 from policies.expected import Expected
-from generator.read.inventory import Inventory, from_hcl, merge_plan
+from generator.read.inventory import Inventory, Root, from_roots, merge_plan, read_roots
 from policies.rules import RULES, Violation, prefetch
 
 FORMATS = ("text", "json", "junit", "sarif")
@@ -35,7 +36,7 @@ def check(config_dir: Path, out_dir: Path, env: str, plans: tuple[Path, ...] = (
     loaded = load_environment(config_dir, env)
     out_env = out_dir / env
     with iam_catalogue.loaded_aside():  # AWS's catalogue loads in another process while the HCL is read
-        inventory = from_hcl(out_env, on_read=prefetch)  # the catalogue starts on each root once it is read
+        inventory = from_roots(_prefetched(read_roots(out_env)))
         plan_roots = [merge_plan(inventory, plan) for plan in plans]
         expected = Expected(env, loaded.config)
         report = Report(env, out_env, len(RULES), len(inventory.resources), evaluate(inventory, expected),
@@ -43,6 +44,14 @@ def check(config_dir: Path, out_dir: Path, env: str, plans: tuple[Path, ...] = (
     if run_checkov:
         report.checkov = checkov_runner.run(out_env, loaded.config.network.vpc_cidr)
     return report
+
+
+def _prefetched(roots: Iterator[Root]) -> Iterator[Root]:
+    """The roots as they are read, each root's identity policies handed to AWS's catalogue
+    first: its process starts on them while the next roots are read."""
+    for root in roots:
+        prefetch(root.resources)
+        yield root
 
 
 def evaluate(inventory: Inventory, expected: Expected) -> list[Violation]:

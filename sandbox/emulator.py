@@ -38,6 +38,9 @@ passes here would pass on a real account (the brownfield tests depend on these):
   - PutRolePolicy that takes a role's inline policies, all together, past 10,240 characters,
     white space not counted (AWS: LimitExceeded, "Maximum policy size of 10240 bytes exceeded
     for role NAME"); moto keeps the quota only in GetAccountSummary.
+For the tests of the live commands' account guard: Emulator.credentials_of gives credentials
+of another account (STS AssumeRole into it), and Emulator.recording lists the requests the
+emulator served meanwhile (moto's recorder, kept in a temporary file, not the checkout).
 """
 
 from __future__ import annotations
@@ -46,9 +49,13 @@ import json
 import logging
 import os
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from moto.server import ThreadedMotoServer
+
+from sandbox.recorder import Seen, record_outside_the_checkout, seen
 
 ACCOUNT = "123456789012"  # moto's account
 
@@ -72,6 +79,33 @@ class Emulator:
         """Stop serving; the account's contents stay in moto's memory until the next start()."""
         self.server.stop()
 
+    def credentials_of(self, account: str) -> dict[str, str]:
+        """Credentials of another account, as an AWS_PROFILE with a role_arn gets them: STS
+        AssumeRole into that account, whose temporary credentials moto holds to it (moto 5.2
+        does not take a 12-digit access key id for an account: STS answers 123456789012)."""
+        sts = boto_client(self, "sts", "eu-west-1")
+        credentials = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/tfgen-test-other-account",
+                                      RoleSessionName="tfgen-test")["Credentials"]
+        return {"AWS_ACCESS_KEY_ID": credentials["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+                "AWS_SESSION_TOKEN": credentials["SessionToken"]}
+
+    @contextmanager
+    def recording(self) -> Iterator[list[Seen]]:
+        """The requests the emulator serves during the block, in order (moto's recorder, driven
+        through /moto-api/recorder/); the list is filled in when the block ends."""
+        served: list[Seen] = []
+        for step in ("reset-recording", "start-recording"):
+            self._moto_api(f"recorder/{step}")
+        try:
+            yield served
+        finally:
+            self._moto_api("recorder/stop-recording")
+            with urllib.request.urlopen(f"{self.url}/moto-api/recorder/download-recording") as answer:
+                served += [seen(json.loads(line)) for line in answer.read().decode().splitlines() if line.strip()]
+
+    def _moto_api(self, path: str) -> None:
+        urllib.request.urlopen(urllib.request.Request(f"{self.url}/moto-api/{path}", method="POST")).close()
+
     def __enter__(self) -> "Emulator":
         return self
 
@@ -86,9 +120,10 @@ def start() -> Emulator:
     server.start()
     host, port = server.get_host_and_port()
     url = f"http://{host}:{port}"
+    emulator = Emulator(server, url)
     # moto keeps its accounts in process-wide memory: a new emulator starts from an empty one.
-    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST")).close()
-    return Emulator(server, url)
+    emulator._moto_api("reset")
+    return emulator
 
 
 def boto_client(emulator: Emulator, service: str, region: str):
@@ -107,6 +142,7 @@ def _install_shims() -> None:
         return
     _installed = True
     os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "false")
+    record_outside_the_checkout()
     _shim_delete_model_package_group()
     _shim_referenced_rule_descriptions()
     _shim_vpc_endpoint_conflicts()

@@ -1,11 +1,13 @@
-"""tfgen accept without an account: its refusal, its clean-up discipline, its table.
-The steps themselves run against the emulator in tests/test_sandbox.py."""
+"""tfgen accept without an account: its refusal, its clean-up discipline, its report.
+The steps themselves run against the emulator in tests/test_sandbox.py, its account guard in
+tests/test_sandbox_account.py."""
 
 from __future__ import annotations
 
 import pytest
 
 from generator.account import accept
+from generator.account.report import FAIL, PASS, SKIP, WARN, Report, Result, table
 from generator.config.loader import load_environment
 from generator.design import design
 from generator.errors import TfgenError
@@ -18,7 +20,7 @@ def test_a_protected_environment_is_refused_before_any_call():
             raise AssertionError(f"{service} was called")
 
     with pytest.raises(TfgenError, match="prod is protected: .* pass --allow-protected"):
-        accept.accept(design(load_environment(ENVIRONMENTS, "prod")), OUT / "prod", session=NoAccount())
+        accept.accept(design(load_environment(ENVIRONMENTS, "prod")), OUT / "prod", boto_session=NoAccount())
 
 
 def test_cleanup_undoes_everything_in_reverse_and_reports_what_failed():
@@ -34,13 +36,18 @@ def test_cleanup_undoes_everything_in_reverse_and_reports_what_failed():
     assert done == ["c", "a"]  # each undo runs once
 
 
+def report_of(results: list[Result]) -> Report:
+    return Report("accept", "prod", "333333333333", "eu-west-1", tuple(results))
+
+
 def test_the_table_has_a_row_per_check_and_a_count():
-    results = [accept.Result("ecr", "a test image pushes to r", accept.PASS, "r:tfgen-accept-1 sha256:ab"),
-               accept.Result("registry", "a test model version registers in g", accept.FAIL, "AccessDenied: no")]
-    lines = accept.table(results).splitlines()
-    assert lines[0].split() == ["STATUS", "MODULE", "CHECK", "DETAIL"]
-    assert lines[2].split()[:2] == ["FAIL", "registry"] and lines[2].endswith("AccessDenied: no")
-    assert lines[-1] == "2 acceptance checks, 1 passed, 1 failed"
+    results = [Result("a test image pushes to r", PASS, "r:tfgen-accept-1 sha256:ab", module="ecr"),
+               Result("a test model version registers in g", FAIL, "AccessDenied: no", module="registry")]
+    lines = table(report_of(results)).splitlines()
+    assert lines[0] == "tfgen accept prod: account 333333333333, region eu-west-1"
+    assert lines[1].split() == ["STATUS", "MODULE", "WHAT", "DETAIL"]
+    assert lines[3].split()[:2] == ["FAIL", "registry"] and lines[3].endswith("AccessDenied: no")
+    assert lines[-1] == "2 checks: 1 passed, 0 warnings, 1 failed, 0 skipped"
 
 
 def test_with_ecr_off_the_registry_step_is_skipped_not_failed(config_dir):
@@ -51,9 +58,8 @@ def test_with_ecr_off_the_registry_step_is_skipped_not_failed(config_dir):
     the_design = design(load_environment(config_dir, "test"))
     results = accept._registry(the_design, sagemaker=None, run="tfgen-accept-x", images={},
                                cleanup=accept.Cleanup())
-    assert [(r.status, r.detail) for r in results] == [
-        ("SKIP", "ECR is off: no project image to register a model on")]
-    assert accept.table(results).splitlines()[-1] == "1 acceptance checks, 0 passed, 0 failed, 1 skipped"
+    assert [(r.status, r.detail) for r in results] == [(SKIP, "ECR is off: no project image to register a model on")]
+    assert table(report_of(results)).splitlines()[-1] == "1 check: 0 passed, 0 warnings, 0 failed, 1 skipped"
 
 
 class RecordingIam:
@@ -100,7 +106,7 @@ def test_the_simulator_is_asked_with_the_live_arn_the_keys_aws_supplies_and_the_
 def test_a_role_the_simulator_cannot_be_asked_about_is_a_fail_and_the_other_steps_go_on():
     d = design(load_environment(ENVIRONMENTS, "prod"))
     results = accept._iam(d, RecordingIam(refuse_with="AccessDenied"))
-    assert len(results) == 3 and all(r.status == accept.FAIL for r in results)
+    assert len(results) == 3 and all(r.status == FAIL for r in results)
     assert results[0].detail == ("cannot simulate: AccessDenied: not you (accept needs iam:GetRole and "
                                  "iam:SimulatePrincipalPolicy on the execution roles)")
 
@@ -110,9 +116,9 @@ def test_an_existing_role_reaching_other_projects_warns_once_and_a_created_one_f
     results = accept._iam(d, RecordingIam(lambda params: "allowed"))  # everything allowed: too much
     by_role: dict[str, list] = {}
     for r in results:
-        by_role.setdefault(r.check.split(":")[0], []).append(r)
-    assert [r.status for r in by_role["role acme-sagemaker-rc"]] == [accept.WARN]
-    assert by_role["role acme-sagemaker-rc"][0].check == "role acme-sagemaker-rc: other projects' requests"
+        by_role.setdefault(r.what.split(":")[0], []).append(r)
+    assert [r.status for r in by_role["role acme-sagemaker-rc"]] == [WARN]
+    assert by_role["role acme-sagemaker-rc"][0].what == "role acme-sagemaker-rc: other projects' requests"
     created = by_role["role acme-sm-rc-anti-money-laundering-execution"]
-    assert created and {r.status for r in created} == {accept.FAIL}
-    assert accept.table(results).splitlines()[-1].endswith("failed, 2 warnings")
+    assert created and {r.status for r in created} == {FAIL}
+    assert report_of(results).counts()[WARN] == 2

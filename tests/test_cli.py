@@ -29,7 +29,8 @@ def tfgen(config_dir: Path, tmp_path: Path):
     return invoke
 
 
-@pytest.mark.parametrize("command", [[], ["render"], ["list"], ["outputs"], ["check"], ["verify"], ["diff"], ["affected"], ["schema"]])
+@pytest.mark.parametrize("command", [[], ["render"], ["list"], ["outputs"], ["check"], ["verify"], ["preflight"],
+                                     ["accept"], ["diff"], ["affected"], ["schema"]])
 def test_every_command_has_help(command):
     result = run(*command, "--help")
     assert result.exit_code == 0
@@ -53,6 +54,21 @@ def test_render_all_and_usage_errors(tfgen):
     assert both.exit_code == 2 and "Error: give an environment or --all, not both" in both.output
     neither = tfgen("render")
     assert neither.exit_code == 2 and "Error: missing environment (or --all); environments: test" in neither.output
+
+
+def test_library_errors_are_plain_exceptions_and_become_click_errors_only_here(tfgen, tmp_path):
+    """generator/errors.py knows nothing of click (nor imports it); the command line turns an
+    uncaught TfgenError into `Error: ...` with the error's exit code."""
+    import click
+
+    from generator.errors import ConfigError, TfgenError
+
+    assert not issubclass(TfgenError, click.ClickException) and issubclass(ConfigError, TfgenError)
+    code = "import sys, generator.errors, generator.config.loader; print('click' in sys.modules)"
+    assert run_python("-c", code, cwd=tmp_path, timeout=120).strip() == "False"
+    (tfgen.config_dir / "test.yaml").write_text(MINIMAL.replace('"123456789012"', '"12345"'))
+    result = tfgen("render", "test")
+    assert result.exit_code == 1 and result.output.startswith(f"Error: {tfgen.config_dir}/test.yaml:4: account_id:")
 
 
 def test_unknown_environment_exits_2(tfgen):
@@ -163,9 +179,14 @@ def test_list_shows_what_each_environment_renders():
             "0 endpoints, 0 alarms" in result.output)
 
 
-def test_outputs_before_apply_is_a_clear_error(tfgen):
+def test_outputs_before_apply_is_a_clear_error(tfgen, monkeypatch):
+    from sandbox import emulator as emulator_module
+
     tfgen("render", "test")
-    result = tfgen("outputs", "test")
+    with emulator_module.start() as emulator:  # outputs asks STS whose the credentials are first
+        for key, value in emulator.env().items():
+            monkeypatch.setenv(key, value)
+        result = tfgen("outputs", "test")
     assert result.exit_code == 1
     assert result.output.startswith(f"Error: cannot read the outputs of {tfgen.out / 'test/platform'}; "
                                     "was it initialised and applied?")

@@ -38,7 +38,7 @@ def run(sb, *args: str):
 
 def checks_of(sb) -> tuple[int, dict[str, dict]]:
     result = run(sb, "--format", "json")
-    return result.exit_code, {c["check"]: c for c in json.loads(result.output)}
+    return result.exit_code, {c["what"]: c for c in json.loads(result.output)["results"]}
 
 
 def edit_yaml(sb, change) -> None:
@@ -54,7 +54,7 @@ def test_a_ready_account_passes_with_exit_0(emulator, tmp_path):
     assert code == 0
     assert {c["status"] for c in checks.values()} == {"PASS"}
     text = run(sb).output
-    assert text.splitlines()[-1] == f"{len(checks)} checks: {len(checks)} passed, 0 warnings, 0 failed"
+    assert text.splitlines()[-1] == f"{len(checks)} checks: {len(checks)} passed, 0 warnings, 0 failed, 0 skipped"
 
 
 def test_route_tables_a_subnet_outside_the_yaml_fails_an_unused_one_warns(emulator, tmp_path):
@@ -69,8 +69,8 @@ def test_route_tables_a_subnet_outside_the_yaml_fails_an_unused_one_warns(emulat
     assert code == 1
     subnet = net["private_subnet_ids"][1]
     assert checks[f"route table of {subnet}"] == {
-        "check": f"route table of {subnet}", "status": "FAIL",
-        "found": f"{subnet} routes through {other}, which network.route_table_ids does not name: its jobs get no "
+        "what": f"route table of {subnet}", "status": "FAIL", "module": "network",
+        "detail": f"{subnet} routes through {other}, which network.route_table_ids does not name: its jobs get no "
                  "S3 gateway route",
         "fix": f"add {other} to network.route_table_ids", "switch_path": [], "switch_value": None}
     assert checks[f"route table {unused}"]["status"] == "WARN"
@@ -81,7 +81,7 @@ def test_subnets_in_one_zone_fail_the_cross_zone_check(emulator, tmp_path):
     code, checks = checks_of(sb)
     assert code == 1
     assert checks["subnets across zones"]["status"] == "FAIL"
-    assert "1 availability zone (eu-west-1a)" in checks["subnets across zones"]["found"]
+    assert "1 availability zone (eu-west-1a)" in checks["subnets across zones"]["detail"]
 
 
 def test_the_vpc_must_exist_and_have_the_yaml_cidr(emulator, tmp_path):
@@ -89,7 +89,7 @@ def test_the_vpc_must_exist_and_have_the_yaml_cidr(emulator, tmp_path):
     edit_yaml(sb, lambda d: d["network"].update(vpc_cidr="10.98.0.0/16"))
     code, checks = checks_of(sb)
     assert (code, checks["vpc"]["status"]) == (1, "FAIL")
-    assert checks["vpc"]["found"].endswith("has 10.99.0.0/16, the YAML says 10.98.0.0/16")
+    assert checks["vpc"]["detail"].endswith("has 10.99.0.0/16, the YAML says 10.98.0.0/16")
     edit_yaml(sb, lambda d: d["network"].update(vpc_id="vpc-0123456789abcdef0"))
     code, checks = checks_of(sb)
     assert checks["vpc"]["status"] == "FAIL" and "vpc dns" not in checks  # nothing else to read in a missing VPC
@@ -105,10 +105,10 @@ def test_roles_missing_not_trusting_sagemaker_or_already_there(emulator, tmp_pat
     iam.create_role(RoleName="acme-sm-rc-anti-money-laundering-execution", AssumeRolePolicyDocument="{}")
     code, checks = checks_of(sb)
     assert code == 1
-    assert checks["execution role acme-sagemaker-algo"]["found"] == "not found; algo/recommendation-engine run as it"
+    assert checks["execution role acme-sagemaker-algo"]["detail"] == "not found; algo/recommendation-engine run as it"
     assert checks["execution role acme-sagemaker-algo"]["fix"] == ("create the role, or name the existing one in "
                                                                    "teams.algo.execution_role")
-    assert checks["execution role acme-sagemaker-rc"]["found"] == ("does not trust sagemaker.amazonaws.com: jobs "
+    assert checks["execution role acme-sagemaker-rc"]["detail"] == ("does not trust sagemaker.amazonaws.com: jobs "
                                                                    "cannot run as it")
     created = checks["execution role acme-sm-rc-anti-money-laundering-execution"]
     assert created["status"] == "FAIL" and created["fix"] == (
@@ -127,7 +127,7 @@ def test_adopting_what_does_not_exist_fails_before_the_import_would(emulator, tm
     code, checks = checks_of(sb)
     assert code == 1
     assert checks["endpoint sts"]["fix"] == "remove network.adopt_existing.vpc_endpoints.sts"
-    assert checks["log group /aws/sagemaker/TrainingJobs"]["found"] == ("adopted in the YAML but does not exist: the "
+    assert checks["log group /aws/sagemaker/TrainingJobs"]["detail"] == ("adopted in the YAML but does not exist: the "
                                                                         "import would fail")
 
 
@@ -150,6 +150,7 @@ def test_preflight_only_reads(emulator, tmp_path):
     calls: list[str] = []
     session.events.register("before-call", lambda model, **_: calls.append(model.name))
     preflight_module.preflight(design(load_environment(sb.config_dir, "sandbox")), session)
+    assert calls[0] == "GetCallerIdentity"  # the account guard, before anything is read
     # SimulatePrincipalPolicy evaluates policies and changes nothing (IAM API reference).
     assert calls and all(name.startswith(("Describe", "Get", "List")) or name == "SimulatePrincipalPolicy"
                          for name in calls), sorted(set(calls))
@@ -166,7 +167,7 @@ def test_an_s3_gateway_on_other_route_tables_is_no_obstacle(emulator, tmp_path):
                                       VpcEndpointType="Gateway", RouteTableIds=[other])["VpcEndpoint"]["VpcEndpointId"]
     code, checks = checks_of(sb)
     assert code == 0
-    assert checks["endpoint s3"]["found"] == (f"{gateway} serves other route tables; tfgen adds one for "
+    assert checks["endpoint s3"]["detail"] == (f"{gateway} serves other route tables; tfgen adds one for "
                                               "network.route_table_ids")
 
 
@@ -181,7 +182,7 @@ def test_a_role_whose_own_inline_policies_leave_no_room_fails(emulator, tmp_path
     code, checks = checks_of(sb)
     assert code == 0, checks
     assert checks["execution role acme-sagemaker-rc"]["status"] == "PASS"
-    assert "(0 in 0 of its own" in checks["execution role acme-sagemaker-rc"]["found"]
+    assert "(0 in 0 of its own" in checks["execution role acme-sagemaker-rc"]["detail"]
 
     iam.delete_role_policy(RoleName="acme-sagemaker-rc", PolicyName="rc-fraud-detection-workload")
     iam.put_role_policy(RoleName="acme-sagemaker-rc", PolicyName="data-access",
@@ -189,7 +190,7 @@ def test_a_role_whose_own_inline_policies_leave_no_room_fails(emulator, tmp_path
     code, checks = checks_of(sb)
     role = checks["execution role acme-sagemaker-rc"]
     assert code == 1 and role["status"] == "FAIL"
-    assert "(9,500 in 1 of its own" in role["found"] and "apply would fail part-way" in role["found"]
+    assert "(9,500 in 1 of its own" in role["detail"] and "apply would fail part-way" in role["detail"]
     assert role["fix"] == ("move its own inline policies (data-access) into managed policies, or give some of "
                            "rc/fraud-detection an execution_role of their own")
 
@@ -207,7 +208,7 @@ def test_a_role_whose_own_policy_denies_what_the_jobs_need_fails_naming_the_requ
     failed = checks["role acme-sagemaker-rc: sagemaker:AddTags on "
                     "arn:aws:sagemaker:eu-west-1:123456789012:model-package/rc-fraud-detection/1"]
     assert failed["status"] == "FAIL"
-    assert "is explicitly denied by no-tagging; it must be allowed (§4 register a model version" in failed["found"]
+    assert "is explicitly denied by no-tagging; it must be allowed (§4 register a model version" in failed["detail"]
     assert checks["role acme-sagemaker-algo simulated"]["status"] == "PASS"
 
 
@@ -219,7 +220,7 @@ def test_a_role_whose_own_policy_reaches_other_projects_warns(emulator, tmp_path
     code, checks = checks_of(sb)
     assert code == 0
     warned = checks["role acme-sagemaker-algo: other projects' requests"]
-    assert warned["status"] == "WARN" and "is allowed by sagemaker-everything; it must be refused" in warned["found"]
+    assert warned["status"] == "WARN" and "is allowed by sagemaker-everything; it must be refused" in warned["detail"]
     # DescribeModelPackageGroup of the three neighbours: rc's two projects and a made-up algo-recommendation-engine-x
-    assert warned["found"].startswith("3 of them allowed")
+    assert warned["detail"].startswith("3 of them allowed")
     assert warned["fix"] == "narrow sagemaker-everything if algo/recommendation-engine must be kept from other projects"

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from generator.config import aws_limits
 from generator.cli import cli
 from generator.config.loader import load_environment
-from generator.design import email_id
+from generator.design.naming import email_id
 from generator.errors import ConfigError
 from generator.render.templates import render
 from generator.render.writer import write

@@ -19,6 +19,7 @@ from policies.rules import RULES
 from sandbox import emulator as emulator_module
 from sandbox import lifecycle
 from sandbox.emulator import boto_client
+from tests.test_sandbox_account import assert_table_is_the_json
 
 REGION = "eu-west-1"
 
@@ -78,7 +79,7 @@ def test_verify_finds_everything_as_designed(sandbox):
     # 5 groups, 8 endpoints, 12 repositories, 3 model package groups, 4 role policies (3 workload policies, 2 on
     # the teams' existing roles, and the runtime policy of the role tfgen creates), 4 log groups, the topic,
     # 2 event rules, 5 alarms (fraud-scoring's three, recommendations' two).
-    assert result.output.splitlines()[-1] == "44 resources checked, 44 OK, 0 missing or different"
+    assert result.output.splitlines()[-1] == "44 checks: 44 passed, 0 warnings, 0 failed, 0 skipped"
 
 
 def test_check_reads_plans_with_the_same_rules(sandbox):
@@ -114,8 +115,8 @@ def test_preflight_after_the_apply_recognises_what_tfgen_made(sandbox):
     resources for obstacles: their ManagedBy and Environment tags say whose they are."""
     result = tfgen(sandbox, "preflight", "sandbox", "--format", "json")
     assert result.exit_code == 0, result.output
-    checks = {c["check"]: c for c in json.loads(result.output)}
-    managed = {name for name, c in checks.items() if c["found"].startswith("exists, managed by tfgen")}
+    checks = {c["what"]: c for c in json.loads(result.output)["results"]}
+    managed = {name for name, c in checks.items() if c["detail"].startswith("exists, managed by tfgen")}
     assert {"security group acme-sm-training", "endpoint s3", "endpoint sagemaker.api",
             "repository acme-sm-rc-fraud-detection/training", "model package group rc-fraud-detection",
             "log group /aws/sagemaker/TrainingJobs", "log group /aws/sagemaker/Endpoints/fraud-scoring",
@@ -187,7 +188,7 @@ def test_accept_runs_the_plans_acceptance_and_leaves_nothing_behind(sandbox, ala
     # 3 groups; 2 teams with alarms.
     assert [len(by_module[m]) for m in ("network", "iam", "ecr", "registry", "alarms", "cleanup")] == [5, 3, 9, 3, 2, 1]
     assert all(r["status"] == "PASS" for r in results), results
-    fraud = next(r for r in by_module["alarms"] if "fraud-scoring" in r["check"])
+    fraud = next(r for r in by_module["alarms"] if "fraud-scoring" in r["what"])
     assert fraud["detail"] == "OK -> ALARM -> OK; alarm-reader received ['ALARM', 'OK']"
     assert account_snapshot(sandbox) == before  # every image, version and alarm state as it was
 
@@ -208,17 +209,19 @@ def test_accept_fails_a_role_that_the_account_denies_what_its_jobs_need(sandbox)
     iam_rows = [r for r in json.loads(result.output)["results"] if r["module"] == "iam"]
     failed = [r for r in iam_rows if r["status"] == "FAIL"]
     # The project's three repositories and the sandbox's three shared ones.
-    assert len(failed) == 6 and all("ecr:BatchGetImage" in r["check"] and "explicitly denied by no-pulls" in r["detail"]
+    assert len(failed) == 6 and all("ecr:BatchGetImage" in r["what"] and "explicitly denied by no-pulls" in r["detail"]
                                     for r in failed)
-    assert sorted(r["check"] for r in iam_rows if r["status"] == "PASS") == [
+    assert sorted(r["what"] for r in iam_rows if r["status"] == "PASS") == [
         "role acme-sagemaker-rc: the jobs' requests", "role acme-sm-rc-anti-money-laundering-execution: the jobs' requests"]
 
 
 def test_accept_cleans_up_when_a_step_fails_halfway(sandbox):
-    """The registry step fails after every image is pushed: the images still go."""
+    """The registry step fails after every image is pushed: the images still go. (Its report,
+    with FAILs and PASSes in every module, is also the one whose table and JSON must agree.)"""
     import boto3
 
     from generator.account import accept
+    from generator.account.report import PASS, Result, as_json, table
     from generator.config.loader import load_environment
     from generator.design import design
 
@@ -237,14 +240,16 @@ def test_accept_cleans_up_when_a_step_fails_halfway(sandbox):
     assert tfgen(sandbox, "outputs", "sandbox").exit_code == 0
     before = account_snapshot(sandbox)
     the_design = design(load_environment(sandbox.config_dir, "sandbox"))
-    results = accept.accept(the_design, sandbox.out_env, allow_protected=True,
-                            session=FailingRegistry(boto3.session.Session(region_name=REGION)))
+    report = accept.accept(the_design, sandbox.out_env, allow_protected=True,
+                           boto_session=FailingRegistry(boto3.session.Session(region_name=REGION)))
+    results = report.results
     registry = [r for r in results if r.module == "registry"]
     assert registry and all(r.status == "FAIL" and r.detail == "RuntimeError: the registry is down"
                             for r in registry)
     assert [r.status for r in results if r.module == "ecr"] == ["PASS"] * 9
-    assert results[-1] == accept.Result("cleanup", results[-1].check, "PASS", "")
+    assert results[-1] == Result(results[-1].what, PASS, "", module="cleanup")
     assert account_snapshot(sandbox) == before
+    assert_table_is_the_json(table(report), json.loads(as_json(report)))
 
 
 def test_a_failed_training_job_reaches_the_subscribers_and_a_completed_one_does_not(sandbox, alarm_queue):
@@ -319,13 +324,15 @@ def check_drift_is_found(sandbox) -> None:
     boto_client(sandbox.emulator, "ecr", REGION).delete_lifecycle_policy(
         repositoryName="acme-sm-rc-fraud-detection/training")
 
-    result = tfgen(sandbox, "verify", "sandbox")
-    assert result.exit_code == 1
-    lines = {line.split("  ")[0].strip(): " ".join(line.split()) for line in result.output.splitlines()}
-    assert lines["security group acme-sm-training"].endswith("DIFFERENT extra ingress tcp/22 from 0.0.0.0/0")
-    assert lines["log group /aws/sagemaker/TrainingJobs"].endswith("DIFFERENT expected 90 days, found 1 days")
-    assert lines["repository acme-sm-rc-fraud-detection/training"].endswith("DIFFERENT no lifecycle policy")
-    assert result.output.splitlines()[-1] == "44 resources checked, 41 OK, 3 missing or different"
+    text, result = tfgen(sandbox, "verify", "sandbox"), tfgen(sandbox, "verify", "sandbox", "--format", "json")
+    assert text.exit_code == result.exit_code == 1
+    report = json.loads(result.output)
+    assert_table_is_the_json(text.output, report)
+    failed = {r["what"]: r["detail"] for r in report["results"] if r["status"] == "FAIL"}
+    assert failed == {"security group acme-sm-training": "different: extra ingress tcp/22 from 0.0.0.0/0",
+                      "log group /aws/sagemaker/TrainingJobs": "different: expected 90 days, found 1 days",
+                      "repository acme-sm-rc-fraud-detection/training": "different: no lifecycle policy"}
+    assert text.output.splitlines()[-1] == "44 checks: 41 passed, 0 warnings, 3 failed, 0 skipped"
     for root in ("platform", "teams/rc"):
         changed, _ = lifecycle.plan_changes(sandbox, root)
         assert changed, f"terraform plan of {root} does not see the drift"
@@ -353,14 +360,17 @@ def test_destroying_a_team_root_removes_its_resources(unprotected):
     sagemaker = boto_client(sb.emulator, "sagemaker", REGION)
     assert sagemaker.describe_model_package_group(ModelPackageGroupName="ops-churn")["ModelPackageGroupStatus"]
     sb.terraform("teams/ops", "destroy", "-auto-approve", "-input=false", "-no-color")
-    result = tfgen(sb, "verify", "sandbox")
+    result = tfgen(sb, "verify", "sandbox", "--format", "json")
     assert result.exit_code == 1
-    missing = [" ".join(line.split()) for line in result.output.splitlines() if " MISSING" in line]
-    assert "model package group ops-churn MISSING" in " | ".join(missing)
+    missing = {r["what"]: r["detail"] for r in json.loads(result.output)["results"]
+               if r["status"] == "FAIL" and r["detail"].startswith("missing")}
+    assert missing["model package group ops-churn"] == (
+        "missing: ValidationException: ModelPackageGroup "
+        "arn:aws:sagemaker:eu-west-1:123456789012:model-package-group/ops-churn does not exist.")
     for name in ("acme-sm-ops-churn/preprocessing", "acme-sm-ops-churn/training", "acme-sm-ops-churn/inference"):
-        assert f"repository {name} MISSING" in missing
-    assert "log group /aws/sagemaker/Endpoints/churn-scoring MISSING" in missing
-    assert "alarm acme-dev-churn-scoring-5xx-rate MISSING" in missing
+        assert missing[f"repository {name}"] == "missing"
+    assert missing["log group /aws/sagemaker/Endpoints/churn-scoring"] == "missing"
+    assert missing["alarm acme-dev-churn-scoring-5xx-rate"] == "missing"
 
 
 @pytest.fixture(scope="module")

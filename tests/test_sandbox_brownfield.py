@@ -32,7 +32,7 @@ def tfgen(sb, *args: str):
 
 def preflight(sb) -> tuple[int, dict[str, dict]]:
     result = tfgen(sb, "preflight", "sandbox", "--format", "json")
-    return result.exit_code, {c["check"]: c for c in json.loads(result.output)}
+    return result.exit_code, {c["what"]: c for c in json.loads(result.output)["results"]}
 
 
 def set_switch(data: dict, path: list[str], value: object) -> None:
@@ -92,9 +92,9 @@ def test_a_brownfield_account_is_named_fixed_adopted_and_converges(emulator, tmp
         "endpoint s3", "endpoint sagemaker.api", "model package group rc-fraud-detection",
         "log group /aws/sagemaker/TrainingJobs", "log group /aws/sagemaker/ProcessingJobs",
     }
-    assert checks["vpc dns"]["found"] == "enableDnsHostnames off: interface endpoints with private DNS need both on"
+    assert checks["vpc dns"]["detail"] == "enableDnsHostnames off: interface endpoints with private DNS need both on"
     assert checks["subnets across zones"]["status"] == "PASS"
-    assert checks["subnets across zones"]["found"].startswith("3 subnets in 3 zones")
+    assert checks["subnets across zones"]["detail"].startswith("3 subnets in 3 zones")
     assert checks["execution role acme-sagemaker-rc"]["status"] == "PASS"  # the plan's roles exist
     assert checks["execution role acme-sm-rc-anti-money-laundering-execution"]["status"] == "PASS"  # to be created
     # Each switch names exactly what exists, with its ID.
@@ -120,7 +120,7 @@ def test_a_brownfield_account_is_named_fixed_adopted_and_converges(emulator, tmp
 
     code, checks = preflight(sb)
     assert code == 0, [c for c in checks.values() if c["status"] == "FAIL"]
-    assert checks["endpoint sagemaker.api"]["found"] == f"{ids['sagemaker.api']} exists and is adopted"
+    assert checks["endpoint sagemaker.api"]["detail"] == f"{ids['sagemaker.api']} exists and is adopted"
 
     lifecycle.render_sandbox(sb)
     for root in sb.roots():

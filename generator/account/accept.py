@@ -10,7 +10,10 @@ another project's (the gate's intent tables, TFG-IAM-009).
 Everything it creates is named `tfgen-accept-RUN` (image tags, the model versions'
 descriptions and tags) and deleted again, in `finally`, whatever failed; it never touches
 anything it did not create. A protected environment needs --allow-protected: the test
-images and models are written to its production repositories and groups.
+images and models are written to its production repositories and groups. It runs in the
+environment's session (generator/account/session.py): the account is guarded before
+anything is asked or created. One result a step, PASS, WARN, FAIL or SKIP
+(generator/account/report.py).
 """
 
 from __future__ import annotations
@@ -20,14 +23,17 @@ import json
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import replace
 from pathlib import Path
 
+from generator.account.report import FAIL, PASS, SKIP, WARN, Report, Result, under
+from generator.account.session import aws_error, opened
 from generator.design import Design
-from generator.errors import TfgenError, aws_error
+from generator.errors import TfgenError
 
-PASS, WARN, FAIL, SKIP = "PASS", "WARN", "FAIL", "SKIP"  # SKIP: nothing to try (ECR off: no image to register)
-# WARN: an existing role's own policies allow what tfgen's scoping refuses (the account's choice, said aloud)
+# SKIP: nothing to try (ECR off: no image to register). WARN: an existing role's own policies
+# allow what tfgen's scoping refuses (the account's choice, said aloud).
+NEEDS = "accept needs the permissions of docs/real-account.md, 8. Accept"
 MANIFEST_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
 
 
@@ -36,14 +42,6 @@ def _adaptive_retries():
 
     # One simulator call per request, some fifty per role: back off rather than fail when IAM throttles.
     return botocore.config.Config(retries={"mode": "adaptive", "max_attempts": 10})
-
-
-@dataclass(frozen=True)
-class Result:
-    module: str
-    check: str
-    status: str
-    detail: str = ""
 
 
 class Cleanup:
@@ -66,40 +64,31 @@ class Cleanup:
 
 
 def accept(the_design: Design, out_env: Path, allow_protected: bool = False, queue_url: str | None = None,
-           session=None) -> list[Result]:
+           boto_session=None) -> Report:
     """Every acceptance step of the plan, in order; whatever a step created is gone at the end."""
-    import boto3
-    import botocore.exceptions
-
-    cfg = the_design.config
-    if cfg.protected and not allow_protected:
+    if the_design.config.protected and not allow_protected:  # before any call
         raise TfgenError(f"{the_design.env} is protected: accept pushes test images to its repositories and "
                          "registers test model versions in its groups (and deletes them again); pass "
                          "--allow-protected to run it there")
-    session = session or boto3.session.Session(region_name=cfg.region)
     run = f"tfgen-accept-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:6]}"
     cleanup = Cleanup()
-    results: list[Result] = []
-    try:
-        results += _network(the_design, out_env, session.client("ec2"))
-        results += _iam(the_design, session.client("iam", config=_adaptive_retries()))
-        images = {}  # repository -> digest of the test image, for the registry step
-        for result, repository, digest in _images(the_design, session.client("ecr"), run, cleanup):
-            results.append(result)
-            if digest:
-                images[repository] = digest
-        results += _registry(the_design, session.client("sagemaker"), run, images, cleanup)
-        results += _alarms(the_design, session.client("cloudwatch"), session.client("sqs"), run, cleanup, queue_url)
-    except botocore.exceptions.NoCredentialsError:
-        raise TfgenError("no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID (or AWS_ENDPOINT_URL for the "
-                         "emulator)") from None
-    except botocore.exceptions.EndpointConnectionError as exc:
-        raise TfgenError(f"cannot reach AWS: {exc}") from None
-    finally:
-        cleanup.run()
-    results.append(Result("cleanup", f"everything {run} created removed",
-                          FAIL if cleanup.failures else PASS, "; ".join(cleanup.failures)))
-    return results
+    with opened(the_design, NEEDS, boto_session) as aws:
+        try:
+            results = under("network", _network(the_design, out_env, aws.client("ec2")))
+            results += under("iam", _iam(the_design, aws.client("iam", config=_adaptive_retries())))
+            images = {}  # repository -> digest of the test image, for the registry step
+            for result, repository, digest in _images(the_design, aws.client("ecr"), run, cleanup):
+                results.append(replace(result, module="ecr"))
+                if digest:
+                    images[repository] = digest
+            results += under("registry", _registry(the_design, aws.client("sagemaker"), run, images, cleanup))
+            results += under("alarms", _alarms(the_design, aws.client("cloudwatch"), aws.client("sqs"), run, cleanup,
+                                               queue_url))
+        finally:
+            cleanup.run()
+    results.append(Result(f"everything {run} created removed", FAIL if cleanup.failures else PASS,
+                          "; ".join(cleanup.failures), module="cleanup"))
+    return aws.report("accept", results)
 
 
 # --- network: the ID file against the account --------------------------------------------
@@ -108,7 +97,7 @@ def accept(the_design: Design, out_env: Path, allow_protected: bool = False, que
 def _network(d: Design, out_env: Path, ec2) -> list[Result]:
     path = out_env / "security-groups.env"
     if not path.is_file():
-        return [Result("network", "security-groups.env matches the account", FAIL,
+        return [Result("security-groups.env matches the account", FAIL,
                        f"{path} is missing: run `tfgen outputs {d.env}` after applying the platform")]
     written = dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line and line[0] != "#")
     try:
@@ -116,13 +105,13 @@ def _network(d: Design, out_env: Path, ec2) -> list[Result]:
             {"Name": "vpc-id", "Values": [d.config.network.vpc_id]},
             {"Name": "group-name", "Values": [g.name for g in d.platform.security_groups]}])["SecurityGroups"]}
     except ec2.exceptions.ClientError as exc:
-        return [Result("network", "security-groups.env matches the account", FAIL, aws_error(exc))]
+        return [Result("security-groups.env matches the account", FAIL, aws_error(exc))]
     results = []
     for group in d.platform.security_groups:
         found, listed = live.get(group.name), written.get(group.output)
         ok = found is not None and found == listed
         detail = listed if ok else f"the file says {listed}, the account has {found or 'no such group'}"
-        results.append(Result("network", f"{group.output} in security-groups.env is {group.name}",
+        results.append(Result(f"{group.output} in security-groups.env is {group.name}",
                               PASS if ok else FAIL, str(detail)))
     return results
 
@@ -180,11 +169,11 @@ def _images(d: Design, ecr, run: str, cleanup: Cleanup):
                     back = ecr.batch_get_image(repositoryName=repo.name, imageIds=[{"imageTag": run}],
                                                acceptedMediaTypes=[MANIFEST_TYPE])["images"]
                     if not back or json.loads(back[0]["imageManifest"]) != manifest:
-                        yield Result("ecr", check, FAIL, f"{run} did not read back as pushed"), repo.name, None
+                        yield Result(check, FAIL, f"{run} did not read back as pushed"), repo.name, None
                         continue
-                    yield Result("ecr", check, PASS, f"{pushed[:19]}"), repo.name, pushed
+                    yield Result(check, PASS, f"{pushed[:19]}"), repo.name, pushed
                 except Exception as exc:
-                    yield Result("ecr", check, FAIL, aws_error(exc)), repo.name, None
+                    yield Result(check, FAIL, aws_error(exc)), repo.name, None
 
 
 def _delete_image(ecr, repository: str, digest: str) -> Callable[[], None]:
@@ -206,11 +195,11 @@ def _registry(d: Design, sagemaker, run: str, images: dict[str, str], cleanup: C
             group = project.model_package_group
             check = f"a test model version registers in {group}"
             if not project.repositories:
-                results.append(Result("registry", check, SKIP, "ECR is off: no project image to register a model on"))
+                results.append(Result(check, SKIP, "ECR is off: no project image to register a model on"))
                 continue
             pushed = [(repo.name, images[repo.name]) for repo in project.repositories if repo.name in images]
             if not pushed:
-                results.append(Result("registry", check, FAIL, "no test image of the project could be pushed"))
+                results.append(Result(check, FAIL, "no test image of the project could be pushed"))
                 continue
             repository, digest = pushed[-1]  # the last stage: inference, by the plan's order
             try:
@@ -226,11 +215,11 @@ def _registry(d: Design, sagemaker, run: str, images: dict[str, str], cleanup: C
                 described = sagemaker.describe_model_package(ModelPackageName=arn)
                 image = described["InferenceSpecification"]["Containers"][0]["Image"]
                 ok = described.get("ModelPackageGroupName") == group and image.endswith(digest)
-                results.append(Result("registry", check, PASS if ok else FAIL,
+                results.append(Result(check, PASS if ok else FAIL,
                                       f"version {arn.rsplit('/', 1)[-1]}, image from {repository}" if ok
                                       else f"described as {described.get('ModelPackageGroupName')}, image {image}"))
             except Exception as exc:
-                results.append(Result("registry", check, FAIL, aws_error(exc)))
+                results.append(Result(check, FAIL, aws_error(exc)))
     return results
 
 
@@ -248,7 +237,7 @@ def _alarms(d: Design, cloudwatch, sqs, run: str, cleanup: Cleanup, queue_url: s
         try:
             before = cloudwatch.describe_alarms(AlarmNames=[alarm.name])["MetricAlarms"]
             if not before:
-                results.append(Result("alarms", check, FAIL, "no such alarm"))
+                results.append(Result(check, FAIL, "no such alarm"))
                 continue
             previous = before[0]["StateValue"]
             cleanup.add(f"alarm {alarm.name} back to {previous}", lambda name=alarm.name, state=previous:
@@ -267,9 +256,9 @@ def _alarms(d: Design, cloudwatch, sqs, run: str, cleanup: Cleanup, queue_url: s
                 detail += f"; {queue_url.rsplit('/', 1)[-1]} received {sorted(delivered) or 'nothing'}"
             elif ok:
                 detail += "; delivery not read (e-mail subscribers; pass --queue-url to read an SQS subscriber)"
-            results.append(Result("alarms", check, PASS if ok else FAIL, detail))
+            results.append(Result(check, PASS if ok else FAIL, detail))
         except Exception as exc:
-            results.append(Result("alarms", check, FAIL, aws_error(exc)))
+            results.append(Result(check, FAIL, aws_error(exc)))
     return results
 
 
@@ -312,42 +301,23 @@ def _iam(d: Design, iam) -> list[Result]:
             live_arn = iam.get_role(RoleName=role)["Role"]["Arn"]  # with its path, which the YAML may omit
             outcomes = simulate(iam, table, d.config.region, live_arn)
         except botocore.exceptions.ClientError as exc:
-            results.append(Result("iam", f"role {role}: the jobs' requests", FAIL,
+            results.append(Result(f"role {role}: the jobs' requests", FAIL,
                                   f"cannot simulate: {aws_error(exc)} (accept needs iam:GetRole and "
                                   "iam:SimulatePrincipalPolicy on the execution roles)"))
             continue
         wrong = [o for o in outcomes if not o.as_intended]
         for outcome in (o for o in wrong if o.intent.allowed or table.created):
-            results.append(Result("iam", f"role {role}: {outcome.intent.action} on {outcome.intent.resource}", FAIL,
+            results.append(Result(f"role {role}: {outcome.intent.action} on {outcome.intent.resource}", FAIL,
                                   outcome.describe(role)))
         reaching = [o for o in wrong if not o.intent.allowed and not table.created]
         if reaching:
             # An existing role may hold more than tfgen gives it: said once, not a failed acceptance.
-            results.append(Result("iam", f"role {role}: other projects' requests", WARN,
+            results.append(Result(f"role {role}: other projects' requests", WARN,
                                   reaching_others(reaching, role)))
         if not wrong:
             allowed = sum(o.intent.allowed for o in outcomes)
-            results.append(Result("iam", f"role {role}: the jobs' requests", PASS,
+            results.append(Result(f"role {role}: the jobs' requests", PASS,
                                   f"{allowed} allowed and {len(outcomes) - allowed} refused as the plan needs "
                                   f"(iam:SimulatePrincipalPolicy; {', '.join(table.projects)})"))
     return results
 
-
-# --- output ------------------------------------------------------------------------------
-
-
-def table(results: list[Result]) -> str:
-    width = max(len(r.check) for r in results)
-    lines = [f"{'STATUS':6}  {'MODULE':8}  {'CHECK'.ljust(width)}  DETAIL"]
-    lines += [f"{r.status:6}  {r.module:8}  {r.check.ljust(width)}  {r.detail}".rstrip() for r in results]
-    failed = sum(r.status == FAIL for r in results)
-    skipped = sum(r.status == SKIP for r in results)
-    warned = sum(r.status == WARN for r in results)
-    lines.append(f"{len(results)} acceptance checks, {len(results) - failed - skipped - warned} passed, {failed} failed"
-                 + (f", {warned} warnings" if warned else "") + (f", {skipped} skipped" if skipped else ""))
-    return "\n".join(lines) + "\n"
-
-
-def as_json(results: list[Result]) -> str:
-    return json.dumps({"results": [asdict(r) for r in results],
-                       "passed": not any(r.status == FAIL for r in results)}, indent=2) + "\n"

@@ -6,96 +6,75 @@ checks that the network is what the YAML says and can carry private endpoints, t
 roles exist and trust SageMaker, and finds everything that exists already and would make
 the apply fail, with the YAML switch that adopts it, and asks the account's IAM simulator
 whether each existing role, with tfgen's policies on it, allows what its jobs do. Only
-Describe/Get/List calls and iam:SimulatePrincipalPolicy, which changes nothing.
+Describe/Get/List calls and iam:SimulatePrincipalPolicy, which changes nothing, through the
+environment's session (generator/account/session.py: the account is guarded before anything
+is read); one result a check, PASS, WARN or FAIL with its fix (generator/account/report.py).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import replace
 
 from generator.config import aws_limits
-from generator.design import Design, ProjectDesign, SecurityGroup, role_policy_characters
-from generator.errors import TfgenError, aws_error
+from generator.design import Design
+from generator.design.iam import role_policy_characters
+from generator.design.model import ProjectDesign, SecurityGroup
+from generator.account.report import FAIL, PASS, WARN, Report, Result, under
+from generator.account.session import aws_error, opened
 from generator.design.rule_key import designed_rule_key, live_rule_key
 from generator.design.rule_key import describe as describe_rule
 
-PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
+NEEDS = "preflight needs read access: ec2, iam, ecr, sagemaker, logs Describe/Get/List, and iam:SimulatePrincipalPolicy"
 MANAGED = "exists, managed by tfgen for this environment (its ManagedBy and Environment tags)"
 GONE = ("deleted", "deleting", "rejected", "failed", "expired")
 
 
-@dataclass(frozen=True)
-class Check:
-    check: str  # what was checked, e.g. "vpc dns", "security group acme-sm-training"
-    status: str
-    found: str
-    fix: str = ""  # what to do, in words: a YAML switch to set, or a change in AWS
-    # The YAML switch of the fix, for tools: its path in the environment file and its value.
-    switch_path: tuple[str, ...] = ()
-    switch_value: object = None
-
-
-def _set(check: str, status: str, found: str, path: tuple[str, ...], value: object) -> Check:
+def _set(check: str, status: str, found: str, path: tuple[str, ...], value: object) -> Result:
     """A check whose fix is a YAML switch."""
-    return Check(check, status, found, f"set {'.'.join(path)}: {_flow(value)}", path, value)
+    return Result(check, status, found, f"set {'.'.join(path)}: {_flow(value)}", switch_path=path, switch_value=value)
 
 
-def preflight(the_design: Design, session=None) -> list[Check]:
-    import boto3
-    import botocore.exceptions
-
-    cfg = the_design.config
-    session = session or boto3.session.Session(region_name=cfg.region)
-    try:
-        ec2 = session.client("ec2")
-        checks = list(_network(the_design, ec2))
-        checks += _roles(the_design, session.client("iam"))
-        checks += _security_groups(the_design, ec2)
-        checks += _endpoints(the_design, ec2)
-        checks += _project_resources(the_design, session.client("ecr"), session.client("sagemaker"))
-        checks += _log_groups(the_design, session.client("logs"))
-    except botocore.exceptions.NoCredentialsError:
-        raise TfgenError("no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID (or AWS_ENDPOINT_URL for the "
-                         "emulator)") from None
-    except botocore.exceptions.EndpointConnectionError as exc:
-        raise TfgenError(f"cannot reach AWS: {exc}") from None
-    except botocore.exceptions.ClientError as exc:
-        error = exc.response.get("Error", {})
-        raise TfgenError(f"AWS refused {exc.operation_name}: {error.get('Code')}: {error.get('Message')} "
-                         "(preflight needs read access: ec2, iam, ecr, sagemaker, logs Describe/Get/List, and "
-                         "iam:SimulatePrincipalPolicy)") from None
-    return checks
+def preflight(the_design: Design, boto_session=None) -> Report:
+    with opened(the_design, NEEDS, boto_session) as aws:
+        ec2 = aws.client("ec2")
+        results = under("network", _network(the_design, ec2))
+        results += under("iam", _roles(the_design, aws.client("iam")))
+        results += under("network", _security_groups(the_design, ec2))
+        results += under("network", _endpoints(the_design, ec2))
+        results += _project_resources(the_design, aws.client("ecr"), aws.client("sagemaker"))
+        results += under("logs", _log_groups(the_design, aws.client("logs")))
+    return aws.report("preflight", results)
 
 
 # --- network -----------------------------------------------------------------------------
 
 
-def _network(d: Design, ec2) -> Iterator[Check]:
+def _network(d: Design, ec2) -> Iterator[Result]:
     net = d.config.network
     vpcs = ec2.describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [net.vpc_id]}])["Vpcs"]
     if not vpcs:
-        yield Check("vpc", FAIL, f"{net.vpc_id} does not exist in {d.config.account_id}/{d.config.region}",
+        yield Result("vpc", FAIL, f"{net.vpc_id} does not exist in {d.config.account_id}/{d.config.region}",
                     "set network.vpc_id to the VPC the workloads run in")
         return
     cidrs = [a["CidrBlock"] for a in vpcs[0].get("CidrBlockAssociationSet", [])
              if a.get("CidrBlockState", {}).get("State", "associated") == "associated"] or [vpcs[0]["CidrBlock"]]
     if net.vpc_cidr in cidrs:
-        yield Check("vpc", PASS, f"{net.vpc_id} with {', '.join(cidrs)}")
+        yield Result("vpc", PASS, f"{net.vpc_id} with {', '.join(cidrs)}")
     else:
-        yield Check("vpc", FAIL, f"{net.vpc_id} has {', '.join(cidrs)}, the YAML says {net.vpc_cidr}",
+        yield Result("vpc", FAIL, f"{net.vpc_id} has {', '.join(cidrs)}, the YAML says {net.vpc_cidr}",
                     f"set network.vpc_cidr to {cidrs[0]} (the groups' rules allow the VPC's CIDR)")
     dns = {attribute: ec2.describe_vpc_attribute(VpcId=net.vpc_id, Attribute=attribute)[key]["Value"]
            for attribute, key in (("enableDnsSupport", "EnableDnsSupport"),
                                   ("enableDnsHostnames", "EnableDnsHostnames"))}
     off = [a for a, on in dns.items() if not on]
     if off:
-        yield Check("vpc dns", FAIL, f"{', '.join(off)} off: interface endpoints with private DNS need both on",
+        yield Result("vpc dns", FAIL, f"{', '.join(off)} off: interface endpoints with private DNS need both on",
                     " && ".join(f"aws ec2 modify-vpc-attribute --vpc-id {net.vpc_id} --{_dashed(a)} "
                                 "'{\"Value\":true}'" for a in off))
     else:
-        yield Check("vpc dns", PASS, "enableDnsSupport and enableDnsHostnames on")
+        yield Result("vpc dns", PASS, "enableDnsSupport and enableDnsHostnames on")
     yield from _subnets(d, ec2)
 
 
@@ -103,7 +82,7 @@ def _dashed(attribute: str) -> str:
     return {"enableDnsSupport": "enable-dns-support", "enableDnsHostnames": "enable-dns-hostnames"}[attribute]
 
 
-def _subnets(d: Design, ec2) -> Iterator[Check]:
+def _subnets(d: Design, ec2) -> Iterator[Result]:
     net = d.config.network
     found = {s["SubnetId"]: s for s in ec2.describe_subnets(
         Filters=[{"Name": "subnet-id", "Values": list(net.private_subnet_ids)}])["Subnets"]}
@@ -112,19 +91,19 @@ def _subnets(d: Design, ec2) -> Iterator[Check]:
     if missing or elsewhere:
         problems = ([f"{', '.join(missing)} not found"] if missing else []) + \
                    ([f"{', '.join(elsewhere)} not in {net.vpc_id}"] if elsewhere else [])
-        yield Check("subnets", FAIL, "; ".join(problems), "correct network.private_subnet_ids")
+        yield Result("subnets", FAIL, "; ".join(problems), "correct network.private_subnet_ids")
     zones = sorted({s["AvailabilityZone"] for s in found.values() if s["VpcId"] == net.vpc_id})
     if len(zones) < 2:
-        yield Check("subnets across zones", FAIL,
+        yield Result("subnets across zones", FAIL,
                     f"the private subnets are in {len(zones)} availability zone{'' if len(zones) == 1 else 's'} "
                     f"({', '.join(zones) or 'none'}): distributed training fails when the zone does",
                     "add a private subnet in another zone to network.private_subnet_ids")
     else:
-        yield Check("subnets across zones", PASS, f"{len(found)} subnets in {len(zones)} zones ({', '.join(zones)})")
+        yield Result("subnets across zones", PASS, f"{len(found)} subnets in {len(zones)} zones ({', '.join(zones)})")
     yield from _route_tables(d, ec2, [s for s in net.private_subnet_ids if s in found and s not in elsewhere])
 
 
-def _route_tables(d: Design, ec2, subnets: list[str]) -> Iterator[Check]:
+def _route_tables(d: Design, ec2, subnets: list[str]) -> Iterator[Result]:
     net = d.config.network
     tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [net.vpc_id]}])["RouteTables"]
     main = next((t["RouteTableId"] for t in tables for a in t.get("Associations", []) if a.get("Main")), None)
@@ -134,19 +113,19 @@ def _route_tables(d: Design, ec2, subnets: list[str]) -> Iterator[Check]:
     yaml_tables = set(net.route_table_ids)
     unknown = sorted(yaml_tables - {t["RouteTableId"] for t in tables})
     if unknown:
-        yield Check("route tables", FAIL, f"{', '.join(unknown)} not found in {net.vpc_id}",
+        yield Result("route tables", FAIL, f"{', '.join(unknown)} not found in {net.vpc_id}",
                     "correct network.route_table_ids")
     outside = {s: t for s, t in used.items() if t not in yaml_tables}
     for subnet, table in sorted(outside.items()):
-        yield Check(f"route table of {subnet}", FAIL,
+        yield Result(f"route table of {subnet}", FAIL,
                     f"{subnet} routes through {table or 'no table'}, which network.route_table_ids does not name: "
                     "its jobs get no S3 gateway route", f"add {table} to network.route_table_ids")
     unused = sorted(yaml_tables - set(used.values()) - set(unknown))
     for table in unused:
-        yield Check(f"route table {table}", WARN, "no private subnet of the YAML routes through it",
+        yield Result(f"route table {table}", WARN, "no private subnet of the YAML routes through it",
                     "remove it from network.route_table_ids unless other subnets need the S3 gateway")
     if not unknown and not outside:
-        yield Check("route tables", PASS, f"every private subnet routes through one of {', '.join(sorted(yaml_tables))}")
+        yield Result("route tables", PASS, f"every private subnet routes through one of {', '.join(sorted(yaml_tables))}")
 
 
 # --- roles -------------------------------------------------------------------------------
@@ -171,7 +150,7 @@ def _as_list(value: object) -> list:
     return value if isinstance(value, list) else [] if value is None else [value]
 
 
-def _roles(d: Design, iam) -> Iterator[Check]:
+def _roles(d: Design, iam) -> Iterator[Result]:
     tables = None
     seen: dict[str, list[ProjectDesign]] = {}
     for project in _projects(d):
@@ -186,17 +165,17 @@ def _roles(d: Design, iam) -> Iterator[Check]:
         where = ".".join(role.yaml_path)
         if role.create:
             if live is None:
-                yield Check(f"execution role {name}", PASS, f"does not exist yet; tfgen creates it for {users}")
+                yield Result(f"execution role {name}", PASS, f"does not exist yet; tfgen creates it for {users}")
             elif _managed(d, live.get("Tags")):
-                yield Check(f"execution role {name}", PASS, MANAGED)
+                yield Result(f"execution role {name}", PASS, MANAGED)
             else:
-                yield Check(f"execution role {name}", FAIL, f"exists already ({live['Arn']}): creating it fails",
+                yield Result(f"execution role {name}", FAIL, f"exists already ({live['Arn']}): creating it fails",
                             f"replace {where} with execution_role: {live['Arn']}")
         elif live is None:
-            yield Check(f"execution role {name}", FAIL, f"not found; {users} run as it",
+            yield Result(f"execution role {name}", FAIL, f"not found; {users} run as it",
                         f"create the role, or name the existing one in {where}")
         elif not _trusts_sagemaker(live.get("AssumeRolePolicyDocument")):
-            yield Check(f"execution role {name}", FAIL, "does not trust sagemaker.amazonaws.com: jobs cannot run as it",
+            yield Result(f"execution role {name}", FAIL, "does not trust sagemaker.amazonaws.com: jobs cannot run as it",
                         "add sagemaker.amazonaws.com (sts:AssumeRole) to its trust policy")
         else:
             yield _inline_policy_room(iam, name, projects, users)
@@ -206,14 +185,14 @@ def _roles(d: Design, iam) -> Iterator[Check]:
             yield from _simulated(d, iam, live, projects, users, tables.get(name))
 
 
-def _simulated(d: Design, iam, live: dict, projects: list[ProjectDesign], users: str, table) -> Iterator[Check]:
+def _simulated(d: Design, iam, live: dict, projects: list[ProjectDesign], users: str, table) -> Iterator[Result]:
     """The requests the plan's jobs make, asked of the account's IAM simulator as if tfgen's
     policies were on the role already: the role's own policies, its permissions boundary or
     an SCP may refuse what tfgen grants (a FAIL each), or the role's own policies may reach
     other projects' groups (one WARN)."""
     import botocore.exceptions
 
-    from generator.design import policy_document
+    from generator.design.iam import policy_document
     from generator.account.simulation import reaching_others, simulate
 
     name = live["RoleName"]
@@ -223,7 +202,7 @@ def _simulated(d: Design, iam, live: dict, projects: list[ProjectDesign], users:
     try:
         outcomes = simulate(iam, table, d.config.region, live["Arn"], extra_policies=ours)
     except botocore.exceptions.ClientError as exc:
-        yield Check(f"role {name} simulated", FAIL, f"cannot simulate: {aws_error(exc)}",
+        yield Result(f"role {name} simulated", FAIL, f"cannot simulate: {aws_error(exc)}",
                     f"grant iam:SimulatePrincipalPolicy on {live['Arn']} (or run preflight with ReadOnlyAccess)")
         return
     wrong = [o for o in outcomes if not o.as_intended]
@@ -233,21 +212,21 @@ def _simulated(d: Design, iam, live: dict, projects: list[ProjectDesign], users:
                else f"{where} does not allow it: widen it for {outcome.intent.resource}" if where
                else "nothing on the role allows it: a bug in tfgen's policies, or a boundary or SCP the simulator "
                     "names no further")
-        yield Check(f"role {name}: {outcome.intent.action} on {outcome.intent.resource}", FAIL,
+        yield Result(f"role {name}: {outcome.intent.action} on {outcome.intent.resource}", FAIL,
                     outcome.describe(name), fix)
     reaching = [o for o in wrong if not o.intent.allowed]
     if reaching:
-        yield Check(f"role {name}: other projects' requests", WARN,
+        yield Result(f"role {name}: other projects' requests", WARN,
                     reaching_others(reaching, name),
                     f"narrow {reaching[0].matched or 'its own policies'} if {users} must be kept from other projects")
     if not wrong:
         allowed = sum(o.intent.allowed for o in outcomes)
-        yield Check(f"role {name} simulated", PASS,
+        yield Result(f"role {name} simulated", PASS,
                     f"with tfgen's policies, {allowed} requests of {users}'s jobs allowed and "
                     f"{len(outcomes) - allowed} of other projects refused (iam:SimulatePrincipalPolicy)")
 
 
-def _inline_policy_room(iam, name: str, projects: list[ProjectDesign], users: str) -> Check:
+def _inline_policy_room(iam, name: str, projects: list[ProjectDesign], users: str) -> Result:
     """IAM holds a role's inline policies, all together, to 10,240 characters: the role's own
     count with tfgen's (a policy of tfgen's name already on it is replaced, not added)."""
     ours = {policy.name for project in projects for policy in project.policies}
@@ -261,15 +240,15 @@ def _inline_policy_room(iam, name: str, projects: list[ProjectDesign], users: st
              f"{planned:,} of tfgen's; white space not counted)")
     if total > limit:
         move = f"move its own inline policies ({', '.join(own)}) into managed policies, or " if own else ""
-        return Check(f"execution role {name}", FAIL, f"trusts SageMaker, but {sizes}: apply would fail part-way",
+        return Result(f"execution role {name}", FAIL, f"trusts SageMaker, but {sizes}: apply would fail part-way",
                      f"{move}give some of {users} an execution_role of their own")
-    return Check(f"execution role {name}", PASS, f"exists and trusts SageMaker; used by {users}; {sizes}")
+    return Result(f"execution role {name}", PASS, f"exists and trusts SageMaker; used by {users}; {sizes}")
 
 
 # --- what exists already -----------------------------------------------------------------
 
 
-def _security_groups(d: Design, ec2) -> Iterator[Check]:
+def _security_groups(d: Design, ec2) -> Iterator[Result]:
     cfg = d.config
     adopted = cfg.network.adopt_existing.security_groups
     names = [g.name for g in d.platform.security_groups]
@@ -282,13 +261,13 @@ def _security_groups(d: Design, ec2) -> Iterator[Check]:
         found = live.get(group.name)
         if found is None:
             if choice:
-                yield Check(label, FAIL, f"adopted in the YAML ({choice.id}) but not found in {cfg.network.vpc_id}",
+                yield Result(label, FAIL, f"adopted in the YAML ({choice.id}) but not found in {cfg.network.vpc_id}",
                             f"remove {'.'.join(path)}")
             else:
-                yield Check(label, PASS, "does not exist yet")
+                yield Result(label, PASS, "does not exist yet")
             continue
         if choice is None and _managed(d, found.get("Tags")):
-            yield Check(label, PASS, f"{MANAGED}: {found['GroupId']}")
+            yield Result(label, PASS, f"{MANAGED}: {found['GroupId']}")
             continue
         rules = ec2.describe_security_group_rules(
             Filters=[{"Name": "group-id", "Values": [found["GroupId"]]}])["SecurityGroupRules"]
@@ -296,7 +275,7 @@ def _security_groups(d: Design, ec2) -> Iterator[Check]:
 
 
 def _adopted_group(group: SecurityGroup, group_id: str, found_description: str, rules: list[dict], choice,
-                   path: tuple[str, ...], label: str) -> Iterator[Check]:
+                   path: tuple[str, ...], label: str) -> Iterator[Result]:
     designed = {designed_rule_key(r): r for r in group.rules}
     matching = {designed[live_rule_key(r, group_id)].key: r["SecurityGroupRuleId"] for r in rules
                 if live_rule_key(r, group_id) in designed}
@@ -310,9 +289,9 @@ def _adopted_group(group: SecurityGroup, group_id: str, found_description: str, 
     if have != wanted:
         yield _set(label, FAIL, f"exists ({group_id}, {len(rules)} rules): creating it fails", path, wanted)
     else:
-        yield Check(label, PASS, f"exists ({group_id}); adopted with {len(matching)} of its rules")
+        yield Result(label, PASS, f"exists ({group_id}); adopted with {len(matching)} of its rules")
     for rule in extra:
-        yield Check(f"{label} rule {rule['SecurityGroupRuleId']}", FAIL,
+        yield Result(f"{label} rule {rule['SecurityGroupRuleId']}", FAIL,
                     f"{describe_rule(live_rule_key(rule, group_id))} is not in the design: verify would report it",
                     f"revoke it: aws ec2 revoke-security-group-{'egress' if rule['IsEgress'] else 'ingress'} "
                     f"--group-id {group_id} --security-group-rule-ids {rule['SecurityGroupRuleId']}")
@@ -325,7 +304,7 @@ def _flow(value: object) -> str:
     return yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=10_000).strip().removesuffix("\n...")
 
 
-def _endpoints(d: Design, ec2) -> Iterator[Check]:
+def _endpoints(d: Design, ec2) -> Iterator[Result]:
     cfg = d.config
     adopted = cfg.network.adopt_existing.vpc_endpoints
     live = [e for e in ec2.describe_vpc_endpoints(
@@ -343,31 +322,31 @@ def _endpoints(d: Design, ec2) -> Iterator[Check]:
             clashing = [e for e in same if e.get("PrivateDnsEnabled")]
         choice = adopted.get(name)
         if choice and choice not in {e["VpcEndpointId"] for e in same}:
-            yield Check(label, FAIL, f"adopted in the YAML ({choice}) but no {kind.lower()} endpoint {choice} for "
+            yield Result(label, FAIL, f"adopted in the YAML ({choice}) but no {kind.lower()} endpoint {choice} for "
                                      f"{service} is in {cfg.network.vpc_id}", f"remove {'.'.join(path)}")
         elif choice:
             endpoint = next(e for e in same if e["VpcEndpointId"] == choice)
             others = sorted(set(endpoint.get("RouteTableIds", [])) - tables)
             if others:
-                yield Check(label, WARN, f"{choice} is adopted; it is also on {', '.join(others)}, which lose "
+                yield Result(label, WARN, f"{choice} is adopted; it is also on {', '.join(others)}, which lose "
                                          "their S3 route when apply sets network.route_table_ids",
                             "add them to network.route_table_ids if their subnets need S3")
             else:
-                yield Check(label, PASS, f"{choice} exists and is adopted")
+                yield Result(label, PASS, f"{choice} exists and is adopted")
         elif clashing and all(_managed(d, e.get("Tags")) for e in clashing):
-            yield Check(label, PASS, f"{MANAGED}: {clashing[0]['VpcEndpointId']}")
+            yield Result(label, PASS, f"{MANAGED}: {clashing[0]['VpcEndpointId']}")
         elif clashing:
             why = ("already routes S3 for " + ", ".join(sorted(tables & set(clashing[0].get("RouteTableIds", []))))
                    if kind == "Gateway" else "has private DNS: AWS refuses a second one (conflicting DNS domain)")
             yield _set(label, FAIL, f"{clashing[0]['VpcEndpointId']} {why}", path, clashing[0]["VpcEndpointId"])
         elif same and kind == "Gateway":  # another S3 gateway serving other route tables: AWS allows both
-            yield Check(label, PASS, f"{same[0]['VpcEndpointId']} serves other route tables; tfgen adds one for "
+            yield Result(label, PASS, f"{same[0]['VpcEndpointId']} serves other route tables; tfgen adds one for "
                                      "network.route_table_ids")
         elif same:
             yield _set(label, WARN, f"{same[0]['VpcEndpointId']} exists without private DNS: tfgen would add a "
                                     "second endpoint; adopting it is cleaner", path, same[0]["VpcEndpointId"])
         else:
-            yield Check(label, PASS, "does not exist yet")
+            yield Result(label, PASS, "does not exist yet")
 
 
 def _managed(d: Design, tags: object) -> bool:
@@ -378,16 +357,21 @@ def _managed(d: Design, tags: object) -> bool:
 
 
 def _adoption(label: str, exists: bool, adopted: bool, path: tuple[str, ...], value: object, what: str,
-              managed: bool = False) -> Check:
+              managed: bool, module: str) -> Result:
+    return replace(_adopted(label, exists, adopted, path, value, what, managed), module=module)
+
+
+def _adopted(label: str, exists: bool, adopted: bool, path: tuple[str, ...], value: object, what: str,
+             managed: bool) -> Result:
     if exists and adopted:
-        return Check(label, PASS, "exists and is adopted")
+        return Result(label, PASS, "exists and is adopted")
     if exists and managed:
-        return Check(label, PASS, MANAGED)
+        return Result(label, PASS, MANAGED)
     if exists:
         return _set(label, FAIL, f"exists already: creating it fails ({what})", path, value)
     if adopted:
         return _set(label, FAIL, "adopted in the YAML but does not exist: the import would fail", path, value)
-    return Check(label, PASS, "does not exist yet")
+    return Result(label, PASS, "does not exist yet")
 
 
 def _imported(d: Design) -> set[str]:
@@ -395,7 +379,7 @@ def _imported(d: Design) -> set[str]:
     return {i for _, i in d.platform.imports} | {i for p in _projects(d) for _, i in p.imports}
 
 
-def _project_resources(d: Design, ecr, sagemaker) -> Iterator[Check]:
+def _project_resources(d: Design, ecr, sagemaker) -> Iterator[Result]:
     """Repositories and model package groups: what exists, and the adopt_existing list that names exactly it."""
     repo_arns: dict[str, str] = {}
     if d.config.ecr.enabled:
@@ -418,7 +402,7 @@ def _project_resources(d: Design, ecr, sagemaker) -> Iterator[Check]:
     for repo in d.platform.shared_repositories:
         yield _adoption(f"repository {repo.name}", repo.name in repos, repo.name in imported,
                         ("ecr", "adopt_existing_shared_repos"), shared, "its images would stay, unmanaged",
-                        repo_managed(repo.name))
+                        repo_managed(repo.name), "ecr")
     for project in _projects(d):
         cfg = d.config.teams[project.team].projects[project.name]
         stages = cfg.repos if cfg.repos is not None else d.config.ecr.project_repos
@@ -427,13 +411,13 @@ def _project_resources(d: Design, ecr, sagemaker) -> Iterator[Check]:
         path = ("teams", project.team, "projects", project.name, "adopt_existing")
         for repo in project.repositories:
             yield _adoption(f"repository {repo.name}", repo.name in repos, repo.name in imported, path, parts,
-                            "its images would stay, unmanaged", repo_managed(repo.name))
+                            "its images would stay, unmanaged", repo_managed(repo.name), "ecr")
         name = project.model_package_group
         yield _adoption(f"model package group {name}", name in groups, name in imported, path, parts,
-                        "the plan's name clash", group_managed(name))
+                        "the plan's name clash", group_managed(name), "registry")
 
 
-def _log_groups(d: Design, logs) -> Iterator[Check]:
+def _log_groups(d: Design, logs) -> Iterator[Result]:
     live: set[str] = set()
     for page in logs.get_paginator("describe_log_groups").paginate(logGroupNamePrefix="/aws/sagemaker/"):
         live |= {g["logGroupName"] for g in page["logGroups"]}
@@ -446,28 +430,12 @@ def _log_groups(d: Design, logs) -> Iterator[Check]:
     for group in d.platform.log_groups:
         yield _adoption(f"log group {group.name}", group.name in live, group.name in imported,
                         ("logs", "adopt_existing_job_log_groups"), jobs, "SageMaker made it at the first job",
-                        managed(group.name))
+                        managed(group.name), "logs")
     for project in _projects(d):
         for endpoint in project.endpoints:
             path = ("teams", project.team, "projects", project.name, "endpoints", endpoint.name,
                     "adopt_existing_log_group")
             yield _adoption(f"log group {endpoint.log_group}", endpoint.log_group in live,
                             endpoint.log_group in imported, path, endpoint.log_group in live, "the endpoint exists",
-                            managed(endpoint.log_group))
+                            managed(endpoint.log_group), "logs")
 
-
-def table(checks: list[Check]) -> str:
-    width = max(len(c.check) for c in checks) if checks else 5
-    lines = []
-    for c in checks:
-        line = f"{c.status:4}  {c.check.ljust(width)}  {c.found}"
-        if c.fix:
-            line += f"\n      {' ' * width}  fix: {c.fix}"
-        lines.append(line)
-    failed, warned = sum(c.status == FAIL for c in checks), sum(c.status == WARN for c in checks)
-    lines.append(f"{len(checks)} checks: {len(checks) - failed - warned} passed, {warned} warnings, {failed} failed")
-    return "\n".join(lines) + "\n"
-
-
-def as_json(checks: list[Check]) -> str:
-    return json.dumps([asdict(c) for c in checks], indent=2) + "\n"

@@ -1,62 +1,58 @@
 """tfgen verify: read the live account with boto3 and compare it with what the YAML means.
 
-Without Terraform state: every resource is looked up by the name
-the design gives it. Works against a real account (normal AWS credentials) and against
-the emulator (AWS_ENDPOINT_URL).
+Without Terraform state: every resource is looked up by the name the design gives it.
+Works against a real account (normal AWS credentials) and against the emulator
+(AWS_ENDPOINT_URL), through the environment's session (generator/account/session.py: the
+account is guarded before anything is read). One result a resource, in the live commands'
+vocabulary (generator/account/report.py): PASS, or FAIL with the detail `missing` or
+`different: ...`.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 
+from generator.account.report import FAIL, PASS, Report, Result, under
+from generator.account.session import aws_error, error_code, opened
 from generator.design import Design
-from generator.errors import TfgenError
 from generator.design.rule_key import describe as describe_rule
 from generator.design.rule_key import designed_rule_key, live_rule_key
 
-OK, MISSING, DIFFERENT = "OK", "MISSING", "DIFFERENT"
+NEEDS = ("verify needs read access: ec2, ecr, sagemaker, iam, logs, cloudwatch, events, sns and kms "
+         "Describe/Get/List")
 
 
-@dataclass(frozen=True)
-class Finding:
-    resource: str
-    status: str
-    detail: str = ""
-
-
-def verify(the_design: Design, session=None) -> list[Finding]:
-    import boto3
-    import botocore.exceptions
-
-    cfg = the_design.config
-    session = session or boto3.session.Session(region_name=cfg.region)
-    try:
-        findings = list(_security_groups(the_design, session.client("ec2")))
-        findings += _endpoints(the_design, session.client("ec2"), findings)
-        findings += _repositories(the_design, session.client("ecr"))
-        findings += _model_registry(the_design, session.client("sagemaker"), session.client("iam"))
-        findings += _logs(the_design, session.client("logs"))
+def verify(the_design: Design, boto_session=None) -> Report:
+    with opened(the_design, NEEDS, boto_session) as aws:
+        ec2 = aws.client("ec2")
+        results = under("network", _security_groups(the_design, ec2))
+        results += under("network", _endpoints(the_design, ec2, results))
+        results += under("ecr", _repositories(the_design, aws.client("ecr")))
+        results += _model_registry(the_design, aws.client("sagemaker"), aws.client("iam"))
+        results += under("logs", _logs(the_design, aws.client("logs")))
         if the_design.platform.alarm_topic:
-            findings += _alarms(the_design, session.client("cloudwatch"), session.client("events"),
-                                session.client("sns"), session.client("kms"))
-    except botocore.exceptions.NoCredentialsError:
-        raise TfgenError("no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID (or AWS_ENDPOINT_URL for the "
-                         "emulator)") from None
-    except botocore.exceptions.EndpointConnectionError as exc:
-        raise TfgenError(f"cannot reach AWS: {exc}") from None
-    return findings
+            results += under("alarms", _alarms(the_design, aws.client("cloudwatch"), aws.client("events"),
+                                               aws.client("sns"), aws.client("kms")))
+    return aws.report("verify", results)
 
 
-def _diff(name: str, want: object, have: object) -> Finding:
-    return Finding(name, OK) if want == have else Finding(name, DIFFERENT, f"expected {want}, found {have}")
+def _missing(name: str, why: str = "") -> Result:
+    return Result(name, FAIL, f"missing: {why}" if why else "missing")
+
+
+def _different(name: str, what: str) -> Result:
+    return Result(name, FAIL, f"different: {what}")
+
+
+def _diff(name: str, want: object, have: object) -> Result:
+    return Result(name, PASS) if want == have else _different(name, f"expected {want}, found {have}")
 
 
 # --- network -----------------------------------------------------------------------------
 
 
-def _security_groups(d: Design, ec2) -> Iterator[Finding]:
+def _security_groups(d: Design, ec2) -> Iterator[Result]:
     names = [g.name for g in d.platform.security_groups]
     found = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [d.config.network.vpc_id]},
                                                   {"Name": "group-name", "Values": names}])["SecurityGroups"]
@@ -65,25 +61,25 @@ def _security_groups(d: Design, ec2) -> Iterator[Finding]:
         label = f"security group {group.name}"
         live = by_name.get(group.name)
         if live is None:
-            yield Finding(label, MISSING)
+            yield _missing(label)
             continue
         rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [live["GroupId"]]}])
         have = {live_rule_key(r, live["GroupId"]) for r in rules["SecurityGroupRules"]}
         want = {designed_rule_key(r) for r in group.rules}
         problems = [f"missing {describe_rule(k)}" for k in sorted(want - have, key=str)]
         problems += [f"extra {describe_rule(k)}" for k in sorted(have - want, key=str)]
-        yield Finding(label, DIFFERENT, "; ".join(problems)) if problems else Finding(label, OK, live["GroupId"])
+        yield _different(label, "; ".join(problems)) if problems else Result(label, PASS, live["GroupId"])
 
 
-def _endpoints(d: Design, ec2, groups: list[Finding]) -> Iterator[Finding]:
+def _endpoints(d: Design, ec2, groups: list[Result]) -> Iterator[Result]:
     cfg = d.config
     live = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [cfg.network.vpc_id]}])["VpcEndpoints"]
     by_service = {e["ServiceName"]: e for e in live if e.get("State", "available").lower() not in ("deleted",)}
-    endpoint_group = next((f.detail for f in groups if f.resource.endswith("-vpc-endpoints") and f.status == OK), None)
+    endpoint_group = next((r.detail for r in groups if r.what.endswith("-vpc-endpoints") and r.status == PASS), None)
     s3 = d.platform.gateway_endpoint
     gateway = by_service.get(s3.service_name)
     if gateway is None:
-        yield Finding(f"endpoint {s3.service_name}", MISSING)
+        yield _missing(f"endpoint {s3.service_name}")
     else:
         yield _diff(f"endpoint {s3.service_name}", ("Gateway", sorted(s3.route_table_ids)),
                     (gateway["VpcEndpointType"], sorted(gateway.get("RouteTableIds", []))))
@@ -91,7 +87,7 @@ def _endpoints(d: Design, ec2, groups: list[Finding]) -> Iterator[Finding]:
         label = f"endpoint {endpoint.service_name}"
         e = by_service.get(endpoint.service_name)
         if e is None:
-            yield Finding(label, MISSING)
+            yield _missing(label)
             continue
         want = ("Interface", sorted(cfg.network.private_subnet_ids), True, [endpoint_group])
         have = (e["VpcEndpointType"], sorted(e.get("SubnetIds", [])), e.get("PrivateDnsEnabled"),
@@ -102,14 +98,14 @@ def _endpoints(d: Design, ec2, groups: list[Finding]) -> Iterator[Finding]:
 # --- ECR, registry, IAM ------------------------------------------------------------------
 
 
-def _repositories(d: Design, ecr) -> Iterator[Finding]:
+def _repositories(d: Design, ecr) -> Iterator[Result]:
     repos = list(d.platform.shared_repositories) + [r for t in d.teams for p in t.projects for r in p.repositories]
     for repo in repos:
         label = f"repository {repo.name}"
         try:
             live = ecr.describe_repositories(repositoryNames=[repo.name])["repositories"][0]
         except ecr.exceptions.RepositoryNotFoundException:
-            yield Finding(label, MISSING)
+            yield _missing(label)
             continue
         problems = []
         if live.get("imageTagMutability") != "IMMUTABLE":
@@ -126,7 +122,7 @@ def _repositories(d: Design, ecr) -> Iterator[Finding]:
                 problems.append(f"lifecycle rules {live_rules}, expected {designed}")
         except ecr.exceptions.LifecyclePolicyNotFoundException:
             problems.append("no lifecycle policy")
-        yield Finding(label, DIFFERENT, "; ".join(problems)) if problems else Finding(label, OK)
+        yield _different(label, "; ".join(problems)) if problems else Result(label, PASS)
 
 
 def _designed_rule(rule) -> dict:
@@ -143,25 +139,26 @@ def _lifecycle_rule(rule: dict) -> tuple:
             selection.get("countType"), selection.get("countNumber"))
 
 
-def _model_registry(d: Design, sagemaker, iam) -> Iterator[Finding]:
+def _model_registry(d: Design, sagemaker, iam) -> Iterator[Result]:
     for team in d.teams:
         for project in team.projects:
             label = f"model package group {project.model_package_group}"
             try:
                 sagemaker.describe_model_package_group(ModelPackageGroupName=project.model_package_group)
-                yield Finding(label, OK)
+                yield Result(label, PASS, module="registry")
             except sagemaker.exceptions.ClientError as exc:
-                yield Finding(label, MISSING, exc.response["Error"].get("Message", ""))
-            for policy in project.policies:
-                yield _role_policy(iam, project.role_name, policy)
+                if error_code(exc) != "ValidationException":  # SageMaker's answer for a group that does not exist
+                    raise
+                yield Result(label, FAIL, f"missing: {aws_error(exc)}", module="registry")
+            yield from under("iam", [_role_policy(iam, project.role_name, policy) for policy in project.policies])
 
 
-def _role_policy(iam, role_name: str, policy) -> Finding:
+def _role_policy(iam, role_name: str, policy) -> Result:
     label = f"role policy {role_name}/{policy.name}"
     try:
         document = iam.get_role_policy(RoleName=role_name, PolicyName=policy.name)
     except iam.exceptions.NoSuchEntityException:
-        return Finding(label, MISSING)
+        return _missing(label)
     raw = document["PolicyDocument"]
     live = json.loads(raw) if isinstance(raw, str) else raw
     have = {s.get("Sid"): _normalised(s) for s in _as_list(live.get("Statement"))}
@@ -184,32 +181,32 @@ def _as_list(value: object) -> list:
 # --- logs and alarms ---------------------------------------------------------------------
 
 
-def _logs(d: Design, logs) -> Iterator[Finding]:
+def _logs(d: Design, logs) -> Iterator[Result]:
     wanted = [(g.name, g.retention_days) for g in d.platform.log_groups]
     wanted += [(e.log_group, e.retention_days) for t in d.teams for p in t.projects for e in p.endpoints]
     for name, days in wanted:
         found = [g for g in logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"] if g["logGroupName"] == name]
         label = f"log group {name}"
         if not found:
-            yield Finding(label, MISSING)
+            yield _missing(label)
         else:
             yield _diff(label, f"{days} days", f"{found[0].get('retentionInDays')} days")
 
 
-def _alarms(d: Design, cloudwatch, events, sns, kms) -> Iterator[Finding]:
+def _alarms(d: Design, cloudwatch, events, sns, kms) -> Iterator[Result]:
     topic_arn = d.topic_arn
     try:
         attributes = sns.get_topic_attributes(TopicArn=topic_arn)["Attributes"]
         key = kms.describe_key(KeyId=d.kms_alias)["KeyMetadata"]
         yield _diff(f"topic {d.platform.alarm_topic}", key["Arn"], attributes.get("KmsMasterKeyId"))
     except (sns.exceptions.NotFoundException, kms.exceptions.NotFoundException) as exc:
-        yield Finding(f"topic {d.platform.alarm_topic}", MISSING, str(exc))
+        yield _missing(f"topic {d.platform.alarm_topic}", aws_error(exc))
     for rule in d.platform.event_rules:
         label = f"event rule {rule.name}"
         try:
             pattern = json.loads(events.describe_rule(Name=rule.name)["EventPattern"])
         except events.exceptions.ResourceNotFoundException:
-            yield Finding(label, MISSING)
+            yield _missing(label)
             continue
         targets = [t["Arn"] for t in events.list_targets_by_rule(Rule=rule.name)["Targets"]]
         want = ([rule.detail_type], {rule.status_field: list(rule.statuses)}, [topic_arn])
@@ -220,7 +217,7 @@ def _alarms(d: Design, cloudwatch, events, sns, kms) -> Iterator[Finding]:
         label = f"alarm {alarm.name}"
         a = live.get(alarm.name)
         if a is None:
-            yield Finding(label, MISSING)
+            yield _missing(label)
             continue
         common = (float(alarm.threshold), alarm.datapoints_to_alarm, list(alarm.actions))
         live_common = (a.get("Threshold"), a.get("DatapointsToAlarm"), a.get("AlarmActions"))
@@ -234,13 +231,3 @@ def _alarms(d: Design, cloudwatch, events, sns, kms) -> Iterator[Finding]:
             have = (sorted((m.get("Id"), m.get("Expression") or m.get("MetricStat", {}).get("Metric", {})
                             .get("MetricName")) for m in a.get("Metrics", [])), *live_common)
         yield _diff(label, want, have)
-
-
-def table(findings: list[Finding]) -> str:
-    width = max(len(f.resource) for f in findings) if findings else 8
-    lines = [f"{'RESOURCE'.ljust(width)}  {'STATUS':9}  DETAIL"]
-    lines += [f"{f.resource.ljust(width)}  {f.status:9}  {f.detail if f.status != OK else ''}".rstrip()
-              for f in findings]
-    bad = sum(f.status != OK for f in findings)
-    lines.append(f"{len(findings)} resources checked, {len(findings) - bad} OK, {bad} missing or different")
-    return "\n".join(lines) + "\n"

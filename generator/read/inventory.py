@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,43 +91,53 @@ def roots_of(out_env: Path) -> list[str]:
 PARALLEL_FROM_BYTES = 2_000_000
 
 
-def from_hcl(out_env: Path, on_read: Callable[[list[Resource]], None] | None = None) -> Inventory:
-    """Every root of out_env. on_read, if given, gets each root's resources as soon as that
-    root is read (tfgen check hands their policies to AWS's catalogue while it reads on)."""
+@dataclass
+class Root:
+    """One root as read: its resources and its aws provider blocks."""
+    name: str  # "platform" or "teams/TEAM"
+    resources: list[Resource]
+    providers: list[Provider]
+
+
+def read_roots(out_env: Path) -> Iterator[Root]:
+    """Every root of out_env, each as soon as it is read: in the order roots_of lists them, or,
+    for a large tree read in several processes, in the order they come in. A caller can start
+    on a root while the rest are read (tfgen check hands its policies to AWS's catalogue)."""
     if not out_env.is_dir():
         raise TfgenError(f"{out_env} does not exist: run `tfgen render {out_env.name}` first")
     roots = roots_of(out_env)
     sizes = {root: sum(p.stat().st_size for p in (out_env / root).glob("*.tf")) for root in roots}
     processes = min(os.cpu_count() or 1, len(roots))
-    resources: dict[str, list[Resource]] = {}
-    providers: dict[str, list[Provider]] = {}
-
-    def take(root: str, blocks: RootBlocks) -> None:
-        resources[root] = [_resource(root, block) for block in blocks.resources]
-        providers[root] = [Provider(root, p.file, p.line, p.values) for p in blocks.providers]
-        if on_read:
-            on_read(resources[root])
-
     try:
         if processes > 1 and sum(sizes.values()) >= PARALLEL_FROM_BYTES:
-            _read_shared(out_env, sorted(roots, key=sizes.__getitem__, reverse=True), processes, take)
+            read = _read_shared(out_env, sorted(roots, key=sizes.__getitem__, reverse=True), processes)
         else:
-            for root in roots:
-                take(root, read_root(out_env, root))
+            read = ((root, read_root(out_env, root)) for root in roots)
+        for root, blocks in read:
+            yield Root(root, [_resource(root, block) for block in blocks.resources],
+                       [Provider(root, p.file, p.line, p.values) for p in blocks.providers])
     except HclReadError as error:
         raise TfgenError(f"{out_env.as_posix()}/{error}") from None
+
+
+def from_roots(roots: Iterable[Root]) -> Inventory:
+    """The inventory of these roots, in the order of their names (that of roots_of)."""
     inventory = Inventory()
-    for root in roots:
-        inventory.roots.append(root)
-        inventory.resources += resources[root]
-        inventory.providers += providers[root]
+    for root in sorted(roots, key=lambda root: root.name):
+        inventory.roots.append(root.name)
+        inventory.resources += root.resources
+        inventory.providers += root.providers
     return inventory
 
 
-def _read_shared(out_env: Path, largest_first: list[str], processes: int,
-                 take: Callable[[str, RootBlocks], None]) -> None:
+def from_hcl(out_env: Path) -> Inventory:
+    """Every root of out_env."""
+    return from_roots(read_roots(out_env))
+
+
+def _read_shared(out_env: Path, largest_first: list[str], processes: int) -> Iterator[tuple[str, RootBlocks]]:
     """Reading holds the GIL: this process reads its share of the roots while child
-    interpreters read theirs, and takes each root as soon as it is read (shares dealt
+    interpreters read theirs, and yields each root as soon as it is read (shares dealt
     largest first, in turn). Started afresh, never forked: a fork of a process that has
     already called into Go (HCL's parser, for a file off the fast path) hangs."""
     from generator.support.child import Child  # here, not at the top: a small check starts no child
@@ -137,16 +147,16 @@ def _read_shared(out_env: Path, largest_first: list[str], processes: int,
     try:
         asked = [{child.send(out_env, root): root for root in share} for child, share in zip(children, theirs)]
 
-        def take_answers(block: bool) -> None:
+        def answers(block: bool) -> Iterator[tuple[str, RootBlocks]]:
             for child, roots in zip(children, asked):
                 while roots and (answer := child.receive(block)):
                     number, blocks = answer
-                    take(roots.pop(number), blocks)
+                    yield roots.pop(number), blocks
 
         for root in mine:
-            take(root, read_root(out_env, root))
-            take_answers(block=False)
-        take_answers(block=True)
+            yield root, read_root(out_env, root)
+            yield from answers(block=False)
+        yield from answers(block=True)
     finally:
         for child in children:
             child.close()

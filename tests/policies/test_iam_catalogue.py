@@ -102,19 +102,19 @@ def test_the_shortcuts_change_no_finding():
     from pathlib import Path
 
     from generator.read.inventory import from_hcl
-    from policies.rules import IDENTITY_POLICY_TYPES, _documents
+    from policies.rules import identity_documents
     from tests.conftest import EXAMPLE_ENVS, OUT
     from tests.policies.mutants import MUTANTS
 
     documents = [policy(statement) for statement, _ in FAILING.values()]
     for env in EXAMPLE_ENVS:
-        documents += [d for r, d, _ in _documents(from_hcl(OUT / env)) if r.type in IDENTITY_POLICY_TYPES]
+        documents += [d for _, d in identity_documents(from_hcl(OUT / env))]
     with tempfile.TemporaryDirectory() as folder:
         for index, mutant in enumerate(m for m in MUTANTS if m.rule.startswith("TFG-IAM")):
             root = Path(folder) / str(index)
             shutil.copytree(OUT / "prod", root, ignore=shutil.ignore_patterns(".terraform*"))
             mutant.apply(root)
-            documents += [d for r, d, _ in _documents(from_hcl(root)) if r.type in IDENTITY_POLICY_TYPES]
+            documents += [d for _, d in identity_documents(from_hcl(root))]
     unique = list({json.dumps(d, sort_keys=True): d for d in documents}.values())
     assert len(unique) >= 20
     script = ("import json, sys\nfrom parliament import analyze_policy_string\n"

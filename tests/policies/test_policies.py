@@ -68,6 +68,18 @@ def test_rules_have_stable_ids_and_statements():
     assert rule_ids()[:4] == ["TFG-SG-001", "TFG-SG-002", "TFG-SG-003", "TFG-SG-004"]
 
 
+def test_a_rule_id_registered_twice_is_refused_naming_both_checks():
+    from policies.rules import DuplicateRule, rule
+
+    def again(inventory, expected):
+        return iter(())
+    registered = list(RULES)
+    with pytest.raises(DuplicateRule, match="TFG-SG-003 is registered twice: by policies.rules.security_groups.world "
+                                            "and by tests.policies.test_policies.*again"):
+        rule("TFG-SG-003", "Registered again.")(again)
+    assert RULES == registered
+
+
 def sample_report(tmp_path) -> Report:
     violation = Violation("TFG-SG-003", "platform:aws_vpc_security_group_ingress_rule.x", "platform/sg.tf", 12,
                           "ingress tcp/22 from 0.0.0.0/0: no ingress from the internet")

@@ -1,0 +1,107 @@
+"""How tfgen names things: Terraform labels, AWS resource names, and whether the composed
+names stay within AWS's limits."""
+
+from __future__ import annotations
+
+from generator.config import aws_limits
+from generator.config.loader import LoadedEnvironment
+from generator.design.model import Design
+from generator.errors import ConfigError, ConfigErrors
+
+
+def tf_id(*parts: str) -> str:
+    """A Terraform block label from names made of lower-case words and hyphens.
+
+    Terraform identifiers must not start with a digit (a project may: "2fa-checks").
+    """
+    label = "_".join(parts).replace("-", "_").replace(".", "_")
+    return f"_{label}" if label[:1].isdigit() else label
+
+
+def email_id(email: str) -> str:
+    """The label of an e-mail's subscription: `ops+alerts@acme.example` -> `alarms_ops_plus_alerts_at_acme_example`.
+
+    Terraform labels allow letters, digits, `_` and `-`; an address may hold `+` and more.
+    Dots and hyphens become `_` (labels already applied keep their names); `@` is `_at_`,
+    `+` is `_plus_`, any other character `_xHH_`.
+    """
+    def spell(char: str) -> str:
+        if char.isascii() and (char.isalnum() or char == "_"):
+            return char
+        return {"-": "_", ".": "_", "@": "_at_", "+": "_plus_"}.get(char, f"_x{ord(char):02x}_")
+    return "alarms_" + "".join(spell(c) for c in email.lower())
+
+
+def shared_repository_name(company: str, repo: str) -> str:
+    return f"{company}-sagemaker-shared/{repo}"
+
+
+def project_repository_name(company: str, team: str, project: str, stage: str) -> str:
+    return f"{company}-sm-{team}-{project}/{stage}"
+
+
+def model_package_group_name(team: str, project: str) -> str:
+    return f"{team}-{project}"
+
+
+def _check_composed_names(loaded: LoadedEnvironment, result: Design) -> None:
+    """AWS's limits (botocore's models, generator/config/aws_limits.py) apply to names only once
+    composed: each is reported at the YAML that composes it (tag_prefix, the project, the
+    endpoint), all at once, and once per field and limit (five groups from one tag_prefix are one error)."""
+    errors: dict[tuple, ConfigError] = {}
+
+    def fail(path: tuple, message: str, key: object = None) -> None:
+        if (path, key or message) not in errors:
+            file, line = loaded.where(path)
+            errors[(path, key or message)] = ConfigError(file, line, ".".join(path), message)
+
+    def check(limit: aws_limits.Limit, value: str, path: tuple, hint: str = "") -> None:
+        problem = limit.problem(value)
+        if problem:
+            fail(path, problem + hint, limit)
+
+    prefix, platform = ("tag_prefix",), result.platform
+    for group in platform.security_groups:
+        check(aws_limits.SECURITY_GROUP, group.name, prefix, "; choose another tag_prefix")
+    if platform.topic:
+        check(aws_limits.SNS_TOPIC, platform.topic.name, prefix)
+        check(aws_limits.KMS_ALIAS, platform.topic.kms_alias, prefix)
+    for rule in platform.event_rules:
+        check(aws_limits.EVENT_RULE, rule.name, prefix)
+    for repo in platform.shared_repositories:
+        check(aws_limits.ECR_REPOSITORY, repo.name, ("ecr", "shared_repos"))
+    seen_groups: dict[str, tuple[str, str]] = {}
+    seen_endpoints: dict[str, tuple[str, str]] = {}
+    for team in result.teams:
+        for project in team.projects + team.retired:
+            path = ("teams", team.name, "projects", project.name)
+            group = project.model_package_group
+            check(aws_limits.MODEL_PACKAGE_GROUP, group, path)
+            if group in seen_groups:
+                other = "/".join(seen_groups[group])
+                fail(path, f"{team.name}/{project.name} and {other} both compose the name {group!r} "
+                           "(model package group, repositories and role would clash)")
+            seen_groups[group] = (team.name, project.name)
+            if project.create_role:
+                check(aws_limits.IAM_ROLE, project.role_name, path,
+                      "; shorten tag_prefix, team or project, or name an existing execution_role")
+            else:
+                check(aws_limits.IAM_ROLE, project.role_name, project.role.yaml_path)
+            for policy in project.policies:
+                check(aws_limits.IAM_ROLE_POLICY, policy.name, path)
+            for repo in project.repositories:
+                check(aws_limits.ECR_REPOSITORY, repo.name, path)
+            for endpoint in project.endpoints:
+                endpoint_path = path + ("endpoints", endpoint.name)
+                if endpoint.name in seen_endpoints:
+                    other = "/".join(seen_endpoints[endpoint.name])
+                    fail(endpoint_path, f"endpoint {endpoint.name!r} is also declared by {other}; endpoint names are "
+                                        "unique per account and region")
+                seen_endpoints[endpoint.name] = (team.name, project.name)
+                check(aws_limits.LOG_GROUP, endpoint.log_group, endpoint_path)
+                for alarm in endpoint.alarms:
+                    check(aws_limits.ALARM, alarm.name, endpoint_path)
+                    check(aws_limits.ALARM_DESCRIPTION, alarm.description, endpoint_path)
+    if errors:
+        found = list(errors.values())
+        raise found[0] if len(found) == 1 else ConfigErrors(found)
