@@ -46,7 +46,7 @@ bench: $(VENV)/.installed-test $(CHECKOV_VENV)/.installed ## Benchmarks at 10, 1
 	$(BIN)/python -m benchmarks.run
 
 test: $(VENV)/.installed-test $(CHECKOV_VENV)/.installed ## The whole suite, terraform and checkov included
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) .tfgen .pytest_cache
