@@ -17,7 +17,7 @@ from pathlib import Path
 from benchmarks.synthetic import write_config
 from generator.read import hcl_fast_path
 from generator.config.loader import load_environment
-from generator.read.hcl import _unwrap_jsonencode, read_root
+from generator.read.hcl import unwrap_jsonencode, read_root
 from generator.read.inventory import from_hcl, roots_of
 from generator.render.templates import render
 from generator.render.writer import write
@@ -46,7 +46,7 @@ def main(projects: int) -> None:
 
         start = time.perf_counter()
         for text in texts:
-            pygohcl.loads(_unwrap_jsonencode(text)[0])
+            pygohcl.loads(unwrap_jsonencode(text)[0])
         slow = time.perf_counter() - start
 
         start = time.perf_counter()

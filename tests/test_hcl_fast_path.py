@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from benchmarks.synthetic import write_config
 from generator.read import hcl_fast_path
-from generator.read.hcl import _unwrap_jsonencode
+from generator.read.hcl import unwrap_jsonencode
 from generator.read.inventory import from_hcl
 from generator.render.templates import render
 from generator.render.writer import write
@@ -30,7 +30,7 @@ from tests.policies.mutants import MUTANTS, mutant_id
 
 def slow_path(text: str) -> tuple[str, list] | None:
     """(the values as ordered JSON, the jsonencode calls), or None where HCL refuses the text."""
-    unwrapped, calls = _unwrap_jsonencode(text)
+    unwrapped, calls = unwrap_jsonencode(text)
     try:
         return json.dumps(pygohcl.loads(unwrapped)), calls
     except Exception:

@@ -82,7 +82,7 @@ def read_root(out_env: Path, root: str) -> RootBlocks:
         else:
             import pygohcl  # loads a Go runtime: only for a file off the fast path
 
-            unwrapped, calls = _unwrap_jsonencode(text)
+            unwrapped, calls = unwrap_jsonencode(text)
             try:
                 parsed = pygohcl.loads(unwrapped)
             except Exception as exc:  # pygohcl raises HCLParseError with HCL's own diagnostic
@@ -159,7 +159,7 @@ def _as_list(value: object) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def _unwrap_jsonencode(text: str) -> tuple[str, list[tuple[int, str]]]:
+def unwrap_jsonencode(text: str) -> tuple[str, list[tuple[int, str]]]:
     """The text with each `KEY = jsonencode(VALUE)` blanked to `KEY =            VALUE `, so
     that the parser reads VALUE as the literal it is (lines and offsets unchanged); and the
     (offset of its line, KEY) of each call unwrapped."""
