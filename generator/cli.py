@@ -133,12 +133,12 @@ def render_command(ctx: click.Context, env: str | None, all_envs: bool, force: b
     compiled templates in $XDG_CACHE_HOME/tfgen (else ~/.cache/tfgen), only to start
     faster: deleting them is safe.
     """
-    from generator.render.templates import render
+    from generator.render.templates import render_loaded
     from generator.render.writer import commit, differences, plan_write
 
     names = _environments(ctx, env, all_envs)
     # Render every environment before writing any: one bad file stops them all.
-    results = [render(ctx.obj.config_dir, name) for name in names]
+    results = [render_loaded(_load(ctx.obj.config_dir, name)) for name in names]
     if check_only:
         stale = 0
         for rendered in results:
@@ -238,7 +238,8 @@ def check_command(ctx: click.Context, env: str, plans: tuple[Path, ...], output_
     with _without_cyclic_gc(), iam_catalogue.loaded_aside():  # first: AWS's catalogue loads meanwhile
         from policies import engine
 
-        report = engine.check(ctx.obj.config_dir, ctx.obj.out_dir, env, plans, run_checkov=not no_checkov)
+        report = engine.check(_load(ctx.obj.config_dir, env), ctx.obj.out_dir / env, plans,
+                              run_checkov=not no_checkov)
     click.echo(engine.FORMATTERS[output_format](report), nl=False)
     if report.failed:
         ctx.exit(1)
@@ -409,9 +410,9 @@ def diff_command(ctx: click.Context, env: str, output_format: str, summary_only:
     import json
 
     from generator.changes.diff import diff
-    from generator.render.templates import render
+    from generator.render.templates import render_loaded
 
-    result = diff(render(ctx.obj.config_dir, env), ctx.obj.out_dir / env)
+    result = diff(render_loaded(_load(ctx.obj.config_dir, env)), ctx.obj.out_dir / env)
     if output_format == "json":
         click.echo(json.dumps({"environment": env, "summary": result.summary, "files": result.files}, indent=2))
         return

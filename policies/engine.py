@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
 
-from generator.config.loader import load_environment
+from generator.config.loader import LoadedEnvironment
 from policies import checkov_runner, iam_catalogue
 from policies.expected import Expected
 from generator.read.inventory import Inventory, Root, from_roots, merge_plan, read_roots
@@ -32,9 +32,9 @@ class Report:
         return bool(self.violations) or bool(self.checkov and not self.checkov.ok)
 
 
-def check(config_dir: Path, out_dir: Path, env: str, plans: tuple[Path, ...] = (), run_checkov: bool = True) -> Report:
-    loaded = load_environment(config_dir, env)
-    out_env = out_dir / env
+def check(loaded: LoadedEnvironment, out_env: Path, plans: tuple[Path, ...] = (), run_checkov: bool = True) -> Report:
+    """The policy pack (and checkov) over out_env, the rendered Terraform of the loaded environment."""
+    env = loaded.name
     with iam_catalogue.loaded_aside():  # AWS's catalogue loads in another process while the HCL is read
         inventory = from_roots(_prefetched(read_roots(out_env)))
         plan_roots = [merge_plan(inventory, plan) for plan in plans]
