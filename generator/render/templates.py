@@ -49,10 +49,11 @@ def _number(value: float) -> str:
 
 class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
     """jinja's own cache of compiled templates, in tfgen's cache folder (generator/support/cache.py):
-    compiling the templates cost 0.12 s of every render, loading them compiled 0.005 s.
-    jinja checks each against its template's source and Python's version; a file that
-    cannot be read back (damaged anywhere) is a miss, and one that cannot be written means
-    compiling again next time, never an error."""
+    compiling the templates is a large part of a small render, loading them compiled a small
+    one (docs/benchmarks.md, "Start-up tricks, measured"). jinja checks each against its
+    template's source and Python's version; a file that cannot be read back (damaged
+    anywhere) is a miss, and one that cannot be written means compiling again next time,
+    never an error."""
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         # Compiled code is run: only from a file this user owns and nobody else can write.

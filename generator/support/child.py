@@ -109,9 +109,10 @@ class Child:
 
 def serve(function: str, warm_up: str | None, requests_fd: int, answers_fd: int) -> None:
     """The child's loop: answer requests until the parent closes its end (or kills it)."""
-    # No cyclic collection: it would walk everything the child loads again and again while
-    # it loads (the IAM catalogue's marshal copy: 0.108 s with it, 0.032 s without), and the
-    # child is killed when done.
+    # No cyclic collection: it would walk what the child loads (the IAM catalogue's million
+    # objects) again and again while it loads, and the child is killed when done. With the
+    # stand-in for pydantic's plugin loader (generator/cli.py) it is what lets both processes
+    # of a small check end together (docs/benchmarks.md, "Start-up tricks, measured").
     gc.disable()
     with os.fdopen(requests_fd, "rb") as requests, os.fdopen(answers_fd, "wb") as answers:
         try:
