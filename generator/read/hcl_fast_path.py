@@ -1,6 +1,6 @@
-"""HCL in the layout tfgen writes, read line by line in Python, about six times faster than
-HCL's own parser through pygohcl (the 11.5 MB of a 1,000-project organisation: 0.75-0.9 s
-against 4.7-5.4 s); anything outside that layout is declined and goes to HCL's parser.
+"""HCL in the layout tfgen writes, read line by line in Python, several times faster than
+HCL's own parser through pygohcl (docs/benchmarks.md, "Where the check time goes"); anything
+outside that layout is declined and goes to HCL's parser.
 
 The layout is terraform fmt's, restricted: one attribute or block header per line; values
 that are literals (strings without interpolation or escapes, decimal numbers, bools, null),
