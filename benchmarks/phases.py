@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 started = time.perf_counter()
-import generator.design as design_module  # noqa: E402
+import generator.design.builder as design_module  # noqa: E402
 import generator.render.templates as render_module  # noqa: E402
 import generator.render.writer as writer_module  # noqa: E402
 from benchmarks.synthetic import write_config  # noqa: E402

@@ -169,7 +169,7 @@ def render_command(ctx: click.Context, env: str | None, all_envs: bool, force: b
 @click.pass_context
 def list_command(ctx: click.Context) -> None:
     """Show the environments, their teams and projects, and what each renders."""
-    from generator.design import design
+    from generator.design.builder import design
 
     config_dir = ctx.obj.config_dir
     for name in _environment_names(config_dir):
@@ -209,7 +209,7 @@ def outputs_command(ctx: click.Context, env: str) -> None:
     and a state bucket is read with these credentials).
     """
     from generator.account import outputs as outputs_module
-    from generator.design import design
+    from generator.design.builder import design
 
     loaded = _load(ctx.obj.config_dir, env)
     path = outputs_module.write_security_groups_env(design(loaded), ctx.obj.out_dir / env)
@@ -277,7 +277,7 @@ def verify_command(ctx: click.Context, env: str, output_format: str) -> None:
     refused (exit 1), naming both accounts, and nothing more is asked of it.
     """
     from generator.account import verify
-    from generator.design import design
+    from generator.design.builder import design
 
     _show(ctx, verify.verify(design(_load(ctx.obj.config_dir, env))), output_format)
 
@@ -307,7 +307,7 @@ def accept_command(ctx: click.Context, env: str, allow_protected: bool, queue_ur
     are refused (exit 1), naming both accounts, and nothing is asked of it or created.
     """
     from generator.account import accept
-    from generator.design import design
+    from generator.design.builder import design
 
     the_design = design(_load(ctx.obj.config_dir, env))
     _show(ctx, accept.accept(the_design, ctx.obj.out_dir / env, allow_protected, queue_url), output_format)
@@ -333,7 +333,7 @@ def preflight_command(ctx: click.Context, env: str, output_format: str) -> None:
     (exit 1), naming both accounts, and nothing more is asked of it.
     """
     from generator.account import preflight
-    from generator.design import design
+    from generator.design.builder import design
 
     _show(ctx, preflight.preflight(design(_load(ctx.obj.config_dir, env))), output_format)
 
@@ -359,7 +359,7 @@ def deployer_policy_command(ctx: click.Context, env: str, root: str | None, outp
     managed policy is still printed, with a warning: attach it inline to a role (10,240) instead.
     """
     from generator.account import deployer_policy
-    from generator.design import design
+    from generator.design.builder import design
 
     the_design = design(_load(ctx.obj.config_dir, env))
     names = deployer_policy.roots(the_design)

@@ -12,7 +12,8 @@ import yaml
 
 from generator.support import terraform
 from generator.config.loader import load_environment
-from generator.design import Design, design
+from generator.design.builder import design
+from generator.design.model import Design
 from generator.render.templates import PLATFORM_ROOT, Rendered, render
 from generator.render.writer import write
 from sandbox import network as network_module

@@ -9,7 +9,7 @@ import pytest
 from generator.account import accept
 from generator.account.report import FAIL, PASS, SKIP, WARN, Report, Result, table
 from generator.config.loader import load_environment
-from generator.design import design
+from generator.design.builder import design
 from generator.errors import TfgenError
 from tests.conftest import ENVIRONMENTS, OUT
 

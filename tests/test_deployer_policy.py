@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from generator.account import deployer_policy
 from generator.cli import cli
 from generator.config.loader import load_environment
-from generator.design import design
+from generator.design.builder import design
 from generator.read.inventory import from_hcl
 from policies import iam_catalogue
 from tests.conftest import ENVIRONMENTS, EXAMPLE_ENVS, MINIMAL, OUT, REPO

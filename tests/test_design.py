@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from generator.config.loader import load_environment
-from generator.design import design
+from generator.design.builder import design
 from generator.errors import ConfigError
 from generator.render.templates import render
 from generator.design.rule_key import designed_rule_key

@@ -102,7 +102,7 @@ def test_a_lifecycle_policy_aws_would_refuse_is_refused(emulator, rules, problem
 
 def test_the_rendered_lifecycle_policy_is_accepted(emulator):
     from generator.config.loader import load_environment
-    from generator.design import design
+    from generator.design.builder import design
     from tests.conftest import ENVIRONMENTS
 
     repo = design(load_environment(ENVIRONMENTS, "prod")).platform.shared_repositories[0]

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from generator.account import preflight as preflight_module
 from generator.cli import cli
 from generator.config.loader import load_environment
-from generator.design import design
+from generator.design.builder import design
 from sandbox import emulator as emulator_module
 from sandbox import lifecycle
 from sandbox.emulator import boto_client

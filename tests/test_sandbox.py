@@ -223,7 +223,7 @@ def test_accept_cleans_up_when_a_step_fails_halfway(sandbox):
     from generator.account import accept
     from generator.account.report import PASS, Result, as_json, table
     from generator.config.loader import load_environment
-    from generator.design import design
+    from generator.design.builder import design
 
     class FailingRegistry:
         def __init__(self, session):

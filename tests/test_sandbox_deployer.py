@@ -16,7 +16,7 @@ from generator.account import deployer_policy
 from generator.support import terraform
 from generator.cli import cli
 from generator.config.loader import load_environment
-from generator.design import design
+from generator.design.builder import design
 from sandbox import emulator as emulator_module
 from sandbox import iam_enforcement, lifecycle
 from sandbox.emulator import boto_client

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from generator.account.report import FAIL, PASS, SKIP, WARN, Report, Result, under
 from generator.account.session import aws_error, opened
-from generator.design import Design
+from generator.design.model import Design
 from generator.errors import TfgenError
 
 # SKIP: nothing to try (ECR off: no image to register). WARN: an existing role's own policies

@@ -20,7 +20,7 @@ import textwrap
 from dataclasses import dataclass, field
 
 from generator.config import aws_limits
-from generator.design import Design
+from generator.design.model import Design
 from generator.errors import TfgenError
 from generator.render.templates import PLATFORM_ROOT
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from generator.account.session import opened
 from generator.support import terraform
-from generator.design import Design
+from generator.design.model import Design
 from generator.errors import TfgenError
 from generator.render.templates import PLATFORM_ROOT
 from generator.render.writer import atomic_write

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from generator.config import aws_limits
-from generator.design import Design
+from generator.design.model import Design
 from generator.design.iam import role_policy_characters
 from generator.design.model import ProjectDesign, SecurityGroup
 from generator.account.report import FAIL, PASS, WARN, Report, Result, under

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 from generator.account.report import FAIL, PASS, Report, Result, under
 from generator.account.session import aws_error, error_code, opened
-from generator.design import Design
+from generator.design.model import Design
 from generator.design.rule_key import describe as describe_rule
 from generator.design.rule_key import designed_rule_key, live_rule_key
 

@@ -6,9 +6,7 @@ thresholds, sorting) are made here, in Python, where they can be read and tested
 `repositories` (ECR, lifecycle), `iam` (policies, execution roles), `monitoring` (logs,
 alarms, topic, event rules) and `naming` (labels, AWS names, their limits) decide into the
 dataclasses of `model`; `rule_key` is one shape of a security group rule for every reader.
+
+Nothing is imported here: a reader of rule keys (the gate) does not pay for the builder.
 """
 
-from generator.design.builder import design
-from generator.design.model import Design
-
-__all__ = ["Design", "design"]

@@ -15,7 +15,7 @@ import jinja2.bccache
 
 from generator.support.cache import cache_dir, make_folder, trusted
 from generator.config.loader import LoadedEnvironment, load_environment
-from generator.design import design
+from generator.design.builder import design
 from generator.design.model import TeamDesign
 from generator.errors import TfgenError
 from generator.render.align import align_attributes
