@@ -4,7 +4,6 @@ and TFG-IAM-004 with a failing and a passing policy."""
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
 import os
 import re
@@ -145,10 +144,6 @@ def _catalogue_processes() -> list[int]:
     return found
 
 
-needs_proc = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="lists processes through /proc")
-
-
-@needs_proc
 def test_the_catalogues_own_process_finds_what_this_one_does():
     """tfgen check analyses in a process of its own, documents handed over as each root is read
     (prefetch) and the rest when TFG-IAM-004 runs (findings_of, findings_later): the findings
@@ -165,7 +160,6 @@ def test_the_catalogues_own_process_finds_what_this_one_does():
     assert _catalogue_processes() == []  # killed on the way out: nothing in it is kept
 
 
-@needs_proc
 def test_a_catalogue_process_that_died_is_reported_not_waited_for():
     with iam_catalogue.loaded_aside():
         [pid] = _catalogue_processes()
@@ -187,7 +181,6 @@ def test_the_catalogues_process_imports_tfgens_policies_not_the_working_director
     assert "UNKNOWN_ACTION" in run_python("-P", "-c", script, cwd=tmp_path, timeout=60)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("pkg_resources") is None, reason="setuptools is not installed")
 @pytest.mark.parametrize("before", ["", "import pkg_resources\n"], ids=["imported after", "imported before"])
 def test_a_program_that_uses_the_catalogue_keeps_the_real_pkg_resources(before):
     """parliament is handed a stand-in for pkg_resources while it imports (docs/benchmarks.md):
