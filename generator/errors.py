@@ -1,7 +1,7 @@
 """The one root error of tfgen.
 
 Library code raises these, as plain exceptions: nothing below the command line knows how
-they are shown. generator/cli.py, the only place that does, prints an uncaught TfgenError
+they are shown. generator/cli/, the only place that does, prints an uncaught TfgenError
 as `Error: MESSAGE` and exits with its exit_code (1; 2 where the error says so, as an
 unknown environment does).
 """

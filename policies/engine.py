@@ -11,7 +11,9 @@ from xml.etree import ElementTree
 from generator.config.loader import LoadedEnvironment
 from policies import checkov_runner, iam_catalogue
 from policies.expected import Expected
-from generator.read.inventory import Inventory, Root, from_roots, merge_plan, read_roots
+from generator.read.inventory import Inventory, Root, from_roots, read_roots
+from generator.read.plan import merge_plan
+from generator.read.sources import read_sources
 from policies.rules import RULES, Violation, prefetch
 
 FORMATS = ("text", "json", "junit", "sarif")
@@ -37,7 +39,8 @@ def check(loaded: LoadedEnvironment, out_env: Path, plans: tuple[Path, ...] = ()
     env = loaded.name
     with iam_catalogue.loaded_aside():  # AWS's catalogue loads in another process while the HCL is read
         inventory = from_roots(_prefetched(read_roots(out_env)))
-        plan_roots = [merge_plan(inventory, plan) for plan in plans]
+        inventory.sources = read_sources(out_env)  # what terraform reads there, and the manifest's word on it
+        plan_roots = [merge_plan(inventory, plan, env, loaded.config.account_id) for plan in plans]
         expected = Expected(env, loaded.config)
         report = Report(env, out_env, len(RULES), len(inventory.resources), evaluate(inventory, expected),
                         plan_roots)

@@ -11,6 +11,7 @@ import functools
 
 from dataclasses import dataclass
 
+from generator.config import aws_images
 from generator.config.models import Environment
 
 ANYWHERE = "0.0.0.0/0"
@@ -130,7 +131,7 @@ class Expected:
                                    (endpoint.error_rate_percent or alarms.endpoint_5xx_rate_percent) / 100,
                                    (endpoint.p99_latency_ms or alarms.endpoint_p99_latency_ms) * 1000,
                                    endpoint.alarm_on_no_invocations)
-                    for endpoint_name, endpoint in project.endpoints.items())
+                    for endpoint_name, endpoint in project.endpoints.items() if not endpoint.retired)
                 result.append(Project(team_name, name, tuple(stages) if self.cfg.ecr.enabled else (),
                                       project.image_retention or self.cfg.ecr.image_retention, endpoints))
         return tuple(result)
@@ -142,13 +143,9 @@ class Expected:
         return roots
 
     def rendered_team_roots(self) -> set[str]:
-        """Every team root out/ENV holds: teams with a managed project and, in a protected
-        environment, teams whose projects are all retired (their root keeps the `removed` blocks)."""
-        roots = set(self.team_roots())
-        if self.cfg.protected:
-            roots |= {f"teams/{name}" for name, team in self.cfg.teams.items()
-                      if any(project.retired for project in team.projects.values())}
-        return roots
+        """Every team root out/ENV holds: one per team in the YAML, with a managed project or
+        without (emptied: its backend and no resources, until its apply destroyed what it held)."""
+        return {f"teams/{name}" for name in self.cfg.teams}
 
     def repositories(self) -> dict[str, dict[str, int]]:
         """Per root, repository name -> images to keep."""
@@ -164,13 +161,13 @@ class Expected:
     def lifecycle_rules(self, keep: int) -> list[tuple]:
         """What a repository's lifecycle policy must say, rule by rule in priority order, as
         (tagStatus, tagPrefixList, countType, countNumber): untagged images expire after the
-        YAML's days; each release prefix keeps its own newest images, in a rule before the last
-        (so that rule can never expire them); the last, on any tag, keeps the newest N."""
+        YAML's days; each release prefix keeps its own newest images; the build prefix keeps
+        the newest N builds. No tagStatus any rule: it would rank releases among the N."""
         ecr = self.cfg.ecr
         releases = [("tagged", (prefix,), "imageCountMoreThan", ecr.release_images_kept)
                     for prefix in ecr.release_tag_prefixes]
         return [("untagged", (), "sinceImagePushed", ecr.untagged_expiry_days), *releases,
-                ("any", (), "imageCountMoreThan", keep)]
+                ("tagged", (ecr.build_tag_prefix,), "imageCountMoreThan", keep)]
 
     def log_retention(self, name: str) -> int | None:
         days = self.cfg.logs.retention_days
@@ -188,6 +185,17 @@ class Expected:
         names = (*REQUIRED_INTERFACE_ENDPOINTS, *self.cfg.vpc_endpoints.extra)
         return {(f"aws.sagemaker.{region}.{n}" if n in ("studio", "notebook") else f"com.amazonaws.{region}.{n}"): n
                 for n in names}
+
+    def subnet_zones(self) -> dict[str, str]:
+        """Each private subnet's availability zone, as the YAML says."""
+        return {subnet.id: subnet.zone for subnet in self.cfg.network.private_subnets}
+
+    def endpoint_zones(self, name: str) -> list[str]:
+        """The zones an interface endpoint has one subnet in, each: every zone of the private
+        subnets but those the YAML says its service is not offered in (AWS takes one subnet a
+        zone, and only zones the service is offered in: the PrivateLink guide)."""
+        left_out = self.cfg.vpc_endpoints.zones_not_offered.get(name, [])
+        return sorted(set(self.subnet_zones().values()) - set(left_out))
 
     def s3_service(self) -> str:
         return f"com.amazonaws.{self.cfg.region}.s3"
@@ -266,6 +274,7 @@ OTHERS = "§4 IAM scoped to the project: another project's group, versions and i
 PUSH = "§3 only CI pushes images: a job's role pushes nothing"
 OTHER_VPC = "§1 the network: no interface outside the private subnets, nor with another VPC's groups"
 OTHER_DATA = "after: no bucket, key or namespace the YAML does not name"
+AWS_IMAGE = "after: the job tests pull the scikit-learn image AWS provides for SageMaker in the region"
 
 
 @dataclass(frozen=True)
@@ -415,7 +424,7 @@ def _runtime_intents(exp: "Expected", own: list[Project]) -> list[Intent]:
         Intent(NETWORK, "ec2:CreateNetworkInterface", f"{ec2}:network-interface/*",
                (*vpc, ("ec2:Region", (region,)))),
         *(Intent(NETWORK, "ec2:CreateNetworkInterface", f"{ec2}:subnet/{subnet}",
-                 (*vpc, ("ec2:SubnetID", (subnet,)))) for subnet in cfg.network.private_subnet_ids),
+                 (*vpc, ("ec2:SubnetID", (subnet,)))) for subnet in cfg.network.subnet_ids),
         *(Intent(NETWORK, "ec2:CreateNetworkInterface", f"{ec2}:security-group/sg-0{role}", vpc)
           for role in ("training", "processing", "inference")),
         Intent(NETWORK, "ec2:CreateTags", f"{ec2}:network-interface/*",
@@ -452,6 +461,15 @@ def _runtime_intents(exp: "Expected", own: list[Project]) -> list[Intent]:
                         allowed=False),
                  Intent(OTHER_DATA, "logs:PutLogEvents",
                         f"arn:aws:logs:{region}:{account}:log-group:/other/app:log-stream:s", allowed=False)]
+    # AWS's "How to use SageMaker AI execution roles": the role's ECR permissions on the job's image,
+    # whatever account's registry holds it; here AWS's own (its list of images, generator/config/aws_images.py).
+    image = aws_images.sklearn_repository_arn(region)
+    if image:
+        requests += [Intent(AWS_IMAGE, action, image) for action in
+                     ("ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage")]
+        requests += [Intent(AWS_IMAGE, "ecr:GetAuthorizationToken", "*"),
+                     Intent(AWS_IMAGE, "ecr:BatchGetImage", image.replace(":repository/", ":repository/x-"),
+                            allowed=False)]  # only that repository of AWS's registry
     for project in own:
         settings = cfg.teams[project.team].projects[project.name]
         team_cfg = cfg.teams[project.team]

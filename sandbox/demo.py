@@ -4,7 +4,8 @@ Starts moto server, creates the network and the execution roles the plan takes a
 runs the preflight, renders the sandbox environment, applies every root (platform first),
 verifies the account against the YAML, writes and prints security-groups.env, prints what
 was created, runs the plan's acceptance steps (tfgen accept, with an SQS queue subscribed to
-the alarm topic so that delivery can be read) and stops the emulator.
+the alarm topic so that delivery can be read, and --jobs: a processing and a training job) and
+stops the emulator.
 """
 
 from __future__ import annotations
@@ -71,8 +72,9 @@ def main() -> int:
         for kind, count in sorted(counts.items()):
             say(f"  {count:3}  {kind}")
         queue = lifecycle.subscribe_alarm_reader(sb).queue_url
-        say("tfgen accept sandbox --allow-protected --queue-url ... (an SQS queue subscribed to the alarm topic)")
-        accepted = runner.invoke(cli, [*args, "accept", "sandbox", "--allow-protected", "--queue-url", queue])
+        say("tfgen accept sandbox --allow-protected --queue-url ... --jobs (an SQS queue subscribed to the alarm "
+            "topic; the job tests, whose jobs the emulator runs on this machine: docs/sandbox.md)")
+        accepted = runner.invoke(cli, [*args, "accept", "sandbox", "--allow-protected", "--queue-url", queue, "--jobs"])
         say(accepted.output.rstrip())
         say(f"Done in {time.monotonic() - started:.0f} s; stopping the emulator (its account is gone with it).")
         return 0 if verified.exit_code == outputs.exit_code == accepted.exit_code == 0 else 1

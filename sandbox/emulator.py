@@ -18,6 +18,8 @@ fan-out do the rest):
     AlarmArn, AWSAccountId), with CloudWatch's subject `ALARM: "NAME" in REGION`;
   - an EventBridge rule whose pattern matches an event and whose target is an SNS topic
     publishes the event, as JSON, to the topic (moto raises NotImplementedError).
+Processing and training jobs: moto calls them Completed at once and runs nothing; sandbox/job_runs.py
+runs the job's script as the role, against the emulator, and stops them (StopTrainingJob).
 iam:SimulatePrincipalPolicy is not implemented either: the shim answers it with the gate's
 evaluator (policies/iam_evaluation.py) over the role's policies, so accept and preflight can
 ask their questions here (what AWS's own simulator would say, only a real account shows).
@@ -37,7 +39,13 @@ passes here would pass on a real account (the brownfield tests depend on these):
     without (AWS: InvalidParameterException);
   - PutRolePolicy that takes a role's inline policies, all together, past 10,240 characters,
     white space not counted (AWS: LimitExceeded, "Maximum policy size of 10240 bytes exceeded
-    for role NAME"); moto keeps the quota only in GetAccountSummary.
+    for role NAME"); moto keeps the quota only in GetAccountSummary;
+  - an interface endpoint with two subnets in one zone (AWS: DuplicateSubnetsInSameZone), or
+    with a subnet in a zone its service is not offered in (AWS: InvalidParameter, "The VPC
+    endpoint service ... does not support the availability zone of the subnet"), on create and
+    modify (sandbox/endpoint_zones.py). moto offers every service in every zone: a test takes
+    one away with Emulator.withhold_zone, from DescribeVpcEndpointServices too, until the next
+    start().
 For the tests of the live commands' account guard: Emulator.credentials_of gives credentials
 of another account (STS AssumeRole into it), and Emulator.recording lists the requests the
 emulator served meanwhile (moto's recorder, kept in a temporary file, not the checkout).
@@ -55,6 +63,8 @@ from dataclasses import dataclass
 
 from moto.server import ThreadedMotoServer
 
+from sandbox import endpoint_zones
+from sandbox import job_runs
 from sandbox.recorder import Seen, record_outside_the_checkout, seen
 
 ACCOUNT = "123456789012"  # moto's account
@@ -103,6 +113,11 @@ class Emulator:
             with urllib.request.urlopen(f"{self.url}/moto-api/recorder/download-recording") as answer:
                 served += [seen(json.loads(line)) for line in answer.read().decode().splitlines() if line.strip()]
 
+    def withhold_zone(self, service_name: str, zone: str) -> None:
+        """From now until the next start(), the service is not offered in the zone, as some AWS
+        services are not in every zone (sandbox/endpoint_zones.py)."""
+        endpoint_zones.withhold(service_name, zone)
+
     def _moto_api(self, path: str) -> None:
         urllib.request.urlopen(urllib.request.Request(f"{self.url}/moto-api/{path}", method="POST")).close()
 
@@ -120,9 +135,11 @@ def start() -> Emulator:
     server.start()
     host, port = server.get_host_and_port()
     url = f"http://{host}:{port}"
+    job_runs.serve(url)
     emulator = Emulator(server, url)
     # moto keeps its accounts in process-wide memory: a new emulator starts from an empty one.
     emulator._moto_api("reset")
+    endpoint_zones.reset()
     return emulator
 
 
@@ -146,6 +163,7 @@ def _install_shims() -> None:
     _shim_delete_model_package_group()
     _shim_referenced_rule_descriptions()
     _shim_vpc_endpoint_conflicts()
+    endpoint_zones.install()
     _shim_duplicate_model_package_group()
     _shim_lifecycle_policy_rules()
     _shim_delete_model_package()
@@ -153,6 +171,7 @@ def _install_shims() -> None:
     _shim_event_targets_on_sns()
     _shim_role_inline_policy_quota()
     _shim_simulate_principal_policy()
+    job_runs.install()  # processing and training jobs run their script (sandbox/job_runs.py)
 
 
 def _shim_delete_model_package_group() -> None:

@@ -51,8 +51,8 @@ class Sandbox:
 
 def prepare(emulator: Emulator, workdir: Path, env: str = "sandbox", source: Path = REPO / "environments",
             edit: Callable[[dict], None] | None = None, zones: str = "ab", dns_hostnames: bool = True) -> Sandbox:
-    """Copy the YAML, create the network and the execution roles the plan takes as given
-    in the emulator, and put the network's IDs in the environment."""
+    """Copy the YAML, create the network, the execution roles and the data buckets the plan
+    takes as given in the emulator, and put the network's IDs in the environment."""
     config_dir = workdir / "environments"
     if config_dir.exists():
         shutil.rmtree(config_dir)
@@ -61,13 +61,27 @@ def prepare(emulator: Emulator, workdir: Path, env: str = "sandbox", source: Pat
     data = yaml.safe_load(path.read_text())
     cfg = load_environment(config_dir, env).config
     net = network_module.create(emulator, cfg.region, cfg.network.vpc_cidr, zones, dns_hostnames)
-    data["network"] = {"vpc_id": net.vpc_id, "vpc_cidr": net.vpc_cidr,
-                       "private_subnet_ids": list(net.private_subnet_ids), "route_table_ids": list(net.route_table_ids)}
+    data["network"] = net.as_yaml()
     if edit:
         edit(data)
     path.write_text(yaml.safe_dump(data, sort_keys=False))
-    create_existing_roles(emulator, design(load_environment(config_dir, env)))
+    the_design = design(load_environment(config_dir, env))
+    create_existing_roles(emulator, the_design)
+    create_data_buckets(emulator, the_design)
     return Sandbox(emulator, workdir, env, workdir / ".tfgen")
+
+
+def create_data_buckets(emulator: Emulator, the_design: Design) -> None:
+    """The S3 buckets the YAML names for the jobs' data (data_buckets), as the plan's account has them."""
+    cfg = the_design.config
+    names = {b for team in cfg.teams.values() for choice in (team, *team.projects.values())
+             for b in choice.data_buckets or []}
+    s3 = boto_client(emulator, "s3", cfg.region)
+    for name in sorted(names):
+        try:
+            s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": cfg.region})
+        except (s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists):
+            pass  # made by an earlier prepare in the same emulator
 
 
 SAGEMAKER_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{

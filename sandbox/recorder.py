@@ -1,14 +1,16 @@
 """What the emulator served: moto's recorder (/moto-api/recorder/) read back, for the tests
-that count the requests a command made (the live commands' account guard)."""
+that count the requests a command made (the live commands' account guard) and read what it
+asked (the jobs `tfgen accept --jobs` creates: their bodies)."""
 
 from __future__ import annotations
 
 import atexit
 import base64
+import json
 import os
 import tempfile
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -19,9 +21,19 @@ class Seen:
     service: str
     region: str
     operation: str
+    body: str = field(default="", compare=False, repr=False)  # the request's body, as sent
 
     def __str__(self) -> str:
         return f"{self.service}:{self.operation}"
+
+    @property
+    def params(self) -> dict:
+        """The request's parameters, for a JSON protocol (SageMaker's CreateTrainingJob...): its body."""
+        try:
+            parsed = json.loads(self.body or "{}")
+        except ValueError:
+            return {}
+        return parsed if isinstance(parsed, dict) else {}
 
 
 def seen(entry: dict) -> Seen:
@@ -38,7 +50,7 @@ def seen(entry: dict) -> Seen:
         operation = action[0]
     else:
         operation = f"{entry.get('method')} {urllib.parse.urlsplit(entry.get('url', '')).path}"
-    return Seen(service, region, operation)
+    return Seen(service, region, operation, body)
 
 
 def record_outside_the_checkout() -> None:

@@ -27,7 +27,7 @@ account_id: "123456789012"
 network:
   vpc_id: vpc-0123456789abcdef0
   vpc_cidr: 10.0.0.0/16
-  private_subnet_ids: [subnet-0123456789abcdef1, subnet-0123456789abcdef2]
+  private_subnets: [{id: subnet-0123456789abcdef1, zone: eu-west-1a}, {id: subnet-0123456789abcdef2, zone: eu-west-1b}]
   route_table_ids: [rtb-0123456789abcdef3]
 teams:
   rc:

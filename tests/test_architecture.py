@@ -63,7 +63,7 @@ def test_every_module_imports_only_from_its_stage_and_the_ones_before(path):
 
 @pytest.mark.parametrize("path", _modules(), ids=_name)
 def test_only_the_command_line_imports_click(path):
-    if _name(path) == "generator.cli":
+    if _stage(_name(path)) == len(STAGES) - 1:  # generator.cli and its modules
         return
     assert [name for _, name in _imports(path) if name.split(".")[0] == "click"] == []
 

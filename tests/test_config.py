@@ -160,7 +160,7 @@ def test_alarms_on_without_recipients(config_dir):
 @pytest.mark.parametrize("field, old, new, message", [
     ("network.vpc_id", "vpc-0123456789abcdef0", "vpc-123",
      "'vpc-123' does not match ^vpc-([0-9a-f]{8}|[0-9a-f]{17})$"),
-    ("network.private_subnet_ids.1", "subnet-0123456789abcdef2", "subnet-XYZ",
+    ("network.private_subnets.1.id", "subnet-0123456789abcdef2", "subnet-XYZ",
      "'subnet-XYZ' does not match ^subnet-([0-9a-f]{8}|[0-9a-f]{17})$"),
     ("network.route_table_ids.0", "rtb-0123456789abcdef3", "rt-0123",
      "'rt-0123' does not match ^rtb-([0-9a-f]{8}|[0-9a-f]{17})$"),
@@ -340,3 +340,15 @@ def test_an_empty_file_is_named_where_it_is(config_dir):
     (config_dir / "_shared.yaml").write_text("")
     (config_dir / "test.yaml").write_text("inherits: _shared\n" + MINIMAL)
     assert error_of(config_dir).startswith("_shared.yaml:1: the file is empty")  # not an error of test.yaml
+
+
+def test_a_build_prefix_a_release_tag_could_also_start_with_is_refused(config_dir):
+    """ECR matches a prefix against the start of any tag: `build-` under a release prefix `b`
+    would make every build a release, kept up to release_images_kept; a build prefix `rel`
+    would count every `release-` image among the builds."""
+    (config_dir / "test.yaml").write_text(MINIMAL + "ecr:\n  release_tag_prefixes: [b]\n")
+    assert error_of(config_dir).startswith("test.yaml:15: ecr: 'build-' and the release prefix 'b': a tag could "
+                                           "start with both")
+    (config_dir / "test.yaml").write_text(MINIMAL + "ecr:\n  build_tag_prefix: rel\n")
+    assert error_of(config_dir).startswith("test.yaml:16: ecr.build_tag_prefix: 'rel' and the release prefix "
+                                           "'release-': a tag could start with both")

@@ -133,6 +133,11 @@ def test_a_created_role_can_run_jobs_in_the_vpc_and_endpoints(prod):
                                         "ec2:DeleteNetworkInterfacePermission"}, {f"{arn}:network-interface/*"}),
         "DescribeJobNetwork": ({"ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs", "ec2:DescribeDhcpOptions",
                                 "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"}, {"*"}),
+        # AWS's page: the role's ECR permissions on the job's image, here the scikit-learn image AWS provides
+        # in eu-west-1 (its registry account is AWS's, 141502667606), which the plan's job tests run.
+        "PullSageMakerProvidedImage": ({"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage",
+                                        "ecr:GetDownloadUrlForLayer"},
+                                       {"arn:aws:ecr:eu-west-1:141502667606:repository/sagemaker-scikit-learn"}),
         "ListDataBuckets": ({"s3:ListBucket"}, {"arn:aws:s3:::acme-ml-rc-aml"}),
         "ReadWriteData": ({"s3:GetObject", "s3:PutObject"}, {"arn:aws:s3:::acme-ml-rc-aml/*"}),
     }
@@ -241,14 +246,15 @@ def test_more_datapoints_than_periods_is_refused(config_dir):
         caught.value.message
 
 
-def test_release_images_have_rules_of_their_own_before_the_catch_all(prod):
-    """The issue's policy: untagged after D days, each release prefix apart, the newest N of the rest last."""
+def test_release_images_and_builds_each_have_rules_of_their_own(prod):
+    """Untagged after D days, each release prefix apart, the newest N builds (by their prefix)
+    last; no rule on any tag (docs/images.md: ECR would rank releases among the N)."""
     repo = next(t for t in prod.teams if t.name == "rc").projects[1].repositories[0]
     assert [(r.priority, r.tag_status, r.tag_prefix, r.count_type, r.count_number) for r in repo.lifecycle] == [
         (1, "untagged", None, "sinceImagePushed", 7),
         (2, "tagged", "release-", "imageCountMoreThan", 1000),
         (3, "tagged", "v", "imageCountMoreThan", 1000),
-        (4, "any", None, "imageCountMoreThan", 30)]  # prod keeps 30 of fraud-detection's builds
+        (4, "tagged", "build-", "imageCountMoreThan", 30)]  # prod keeps 30 of fraud-detection's builds
 
 
 def test_ecr_off_renders_no_ecr_anywhere(config_dir):

@@ -114,7 +114,7 @@ def test_the_rendered_lifecycle_policy_is_accepted(emulator):
     ecr = boto_client(emulator, "ecr", REGION)
     ecr.create_repository(repositoryName=repo.name)
     ecr.put_lifecycle_policy(repositoryName=repo.name, lifecyclePolicyText=json.dumps({"rules": rules}))
-    assert [r["selection"]["tagStatus"] for r in rules] == ["untagged", "tagged", "tagged", "any"]
+    assert [r["selection"]["tagStatus"] for r in rules] == ["untagged", "tagged", "tagged", "tagged"]
 
 
 def test_a_roles_inline_policies_stop_at_10240_characters(emulator):
@@ -171,3 +171,52 @@ def test_the_policy_simulator_decides_as_iam_documents(emulator):
     assert error_of(iam.simulate_principal_policy, PolicySourceArn="arn:aws:iam::123456789012:role/none",
                     ActionNames=["s3:GetObject"]) == (
         "NoSuchEntity", "The role with ARN arn:aws:iam::123456789012:role/none cannot be found.")
+
+
+# AWS: an interface endpoint takes subnets "in different Availability Zones (as supported by the
+# service)" (Amazon VPC User Guide, "Interface VPC endpoints"). Its errors, as AWS words them:
+# DuplicateSubnetsInSameZone, "Found another VPC endpoint subnet in the availability zone of
+# subnet-...", and InvalidParameter, "The VPC endpoint service ... does not support the
+# availability zone of the subnet: subnet-...".
+def duplicate_zone(subnet: str) -> tuple[str, str]:
+    return ("DuplicateSubnetsInSameZone", f"Found another VPC endpoint subnet in the availability zone of {subnet}. "
+                                          "VPC endpoint subnets should be in different availability zones supported "
+                                          "by the VPC endpoint service.")
+
+
+def test_an_interface_endpoint_takes_one_subnet_a_zone(emulator):
+    net = network.create(emulator, REGION, "10.53.0.0/16", zones="aab")
+    first_a, second_a, b = net.private_subnet_ids
+    ec2 = boto_client(emulator, "ec2", REGION)
+    assert error_of(ec2.create_vpc_endpoint, **interface(net, "sts")) == duplicate_zone(second_a)
+    sts = ec2.create_vpc_endpoint(**{**interface(net, "sts"), "SubnetIds": [first_a, b]})["VpcEndpoint"]
+    assert error_of(ec2.modify_vpc_endpoint, VpcEndpointId=sts["VpcEndpointId"],
+                    AddSubnetIds=[second_a]) == duplicate_zone(second_a)
+    # Moving the endpoint to the zone's other subnet in one call leaves one a zone: allowed.
+    ec2.modify_vpc_endpoint(VpcEndpointId=sts["VpcEndpointId"], AddSubnetIds=[second_a], RemoveSubnetIds=[first_a])
+    moved = ec2.describe_vpc_endpoints(VpcEndpointIds=[sts["VpcEndpointId"]])["VpcEndpoints"][0]
+    assert sorted(moved["SubnetIds"]) == sorted([second_a, b])
+
+
+def offered_zones(ec2, service: str) -> list[str]:
+    details = ec2.describe_vpc_endpoint_services(Filters=[{"Name": "service-name", "Values": [service]}])
+    return [zone for d in details["ServiceDetails"] if {"ServiceType": "Interface"} in d["ServiceType"]
+            for zone in d["AvailabilityZones"]]
+
+
+def test_a_zone_taken_from_a_service_is_not_offered_and_refused_until_the_next_start(emulator):
+    net = network.create(emulator, REGION, "10.54.0.0/16")
+    a, b = net.private_subnet_ids
+    ec2 = boto_client(emulator, "ec2", REGION)
+    logs = f"com.amazonaws.{REGION}.logs"
+    emulator.withhold_zone(logs, f"{REGION}b")
+    assert offered_zones(ec2, logs) == [f"{REGION}a", f"{REGION}c"]
+    assert offered_zones(ec2, f"com.amazonaws.{REGION}.sts") == [f"{REGION}a", f"{REGION}b", f"{REGION}c"]
+    assert error_of(ec2.create_vpc_endpoint, **interface(net, "logs")) == (
+        "InvalidParameter", f"The VPC endpoint service {logs} does not support the availability zone of the subnet: {b}.")
+    endpoint = ec2.create_vpc_endpoint(**{**interface(net, "logs"), "SubnetIds": [a]})["VpcEndpoint"]["VpcEndpointId"]
+    assert error_of(ec2.modify_vpc_endpoint, VpcEndpointId=endpoint, AddSubnetIds=[b])[0] == "InvalidParameter"
+    ec2.create_vpc_endpoint(**interface(net, "sts"))  # another service is offered in both
+    emulator.stop()
+    with emulator_module.start() as again:
+        assert offered_zones(boto_client(again, "ec2", REGION), logs) == [f"{REGION}a", f"{REGION}b", f"{REGION}c"]

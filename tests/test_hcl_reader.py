@@ -128,7 +128,13 @@ def test_reads_every_example_environment_as_tfparse_does(env):
 
 # A dynamic block is kept as written (tfparse expands it), and so is a reference to a data source
 # the root does not declare (tfparse marks it unresolved): TFG-SG-004 and TFG-POL-004 refuse them either way.
-SAME_AS_TFPARSE = [m for m in MUTANTS if m.name not in ("a dynamic block", "a policy built from a data source")]
+# A resource with count = 0 is kept (tfparse evaluates the count and drops it), and a provisioner keeps
+# its type (tfparse drops it): TFG-SRC-002 refuses both either way. tfparse does not merge an override
+# file, which Terraform does (terraform itself is the reference: tests/policies/test_provenance.py).
+SAME_AS_TFPARSE = [m for m in MUTANTS if m.name not in ("a dynamic block", "a policy built from a data source",
+                                                        "count = 0 on an endpoint alarm",
+                                                        "a local-exec provisioner on terraform_data",
+                                                        "an override file opening the inference port to the world")]
 
 
 @pytest.mark.parametrize("mutant", SAME_AS_TFPARSE, ids=mutant_id)
@@ -248,7 +254,8 @@ def test_a_nested_blocks_own_id_is_kept(tmp_path):
 def test_the_check_of_a_large_tree_finds_exactly_its_one_mistake(large_org, tmp_path):
     """A large tree is read by this process and a child, and each root's policies go to AWS's
     catalogue as soon as the root is read: one misspelt action in one team's policy, and
-    the check reports that team's three violations, nothing lost and nothing twice."""
+    the check reports that team's three violations, and the hand edit itself (TFG-SRC-001),
+    nothing lost and nothing twice."""
     from policies.engine import check
 
     config_dir, out_env = large_org
@@ -257,8 +264,9 @@ def test_the_check_of_a_large_tree_finds_exactly_its_one_mistake(large_org, tmp_
     iam.write_text(iam.read_text().replace('"sagemaker:DescribeModelPackage",', '"sagemaker:DescribeModelPackagez",', 1))
     violations = check(load_environment(config_dir, "bench"), out_env, run_checkov=False).violations
     found = {v.rule: (v.address, v.message) for v in violations}
-    # 001: not the plan's registry actions; 009: describing a version is refused
-    assert sorted(found) == ["TFG-IAM-001", "TFG-IAM-004", "TFG-IAM-009"] and len(violations) == 3
+    # 001: not the plan's registry actions; 009: describing a version is refused; SRC-001: a file edited by hand
+    assert sorted(found) == ["TFG-IAM-001", "TFG-IAM-004", "TFG-IAM-009", "TFG-SRC-001"] and len(violations) == 4
+    assert found.pop("TFG-SRC-001")[0] == "teams/team01"
     assert all(address.startswith("teams/team01:") for address, _ in found.values())
     assert "UNKNOWN_ACTION" in found["TFG-IAM-004"][1]
 

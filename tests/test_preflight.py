@@ -62,12 +62,12 @@ def test_route_tables_a_subnet_outside_the_yaml_fails_an_unused_one_warns(emulat
     ec2 = boto_client(emulator, "ec2", REGION)
     net = yaml.safe_load((sb.config_dir / "sandbox.yaml").read_text())["network"]
     other = ec2.create_route_table(VpcId=net["vpc_id"])["RouteTable"]["RouteTableId"]
-    ec2.associate_route_table(RouteTableId=other, SubnetId=net["private_subnet_ids"][1])
+    ec2.associate_route_table(RouteTableId=other, SubnetId=net["private_subnets"][1]["id"])
     unused = ec2.create_route_table(VpcId=net["vpc_id"])["RouteTable"]["RouteTableId"]
     edit_yaml(sb, lambda d: d["network"].update(route_table_ids=[*net["route_table_ids"], unused]))
     code, checks = checks_of(sb)
     assert code == 1
-    subnet = net["private_subnet_ids"][1]
+    subnet = net["private_subnets"][1]["id"]
     assert checks[f"route table of {subnet}"] == {
         "what": f"route table of {subnet}", "status": "FAIL", "module": "network",
         "detail": f"{subnet} routes through {other}, which network.route_table_ids does not name: its jobs get no "
@@ -82,6 +82,47 @@ def test_subnets_in_one_zone_fail_the_cross_zone_check(emulator, tmp_path):
     assert code == 1
     assert checks["subnets across zones"]["status"] == "FAIL"
     assert "1 availability zone (eu-west-1a)" in checks["subnets across zones"]["detail"]
+
+
+def test_a_subnet_in_another_zone_than_the_yaml_says_fails_naming_both_with_the_accounts_zones(emulator, tmp_path):
+    """DescribeSubnets' AvailabilityZone is the subnet's zone (EC2 API reference, Subnet)."""
+    sb = lifecycle.prepare(emulator, tmp_path)
+    subnets = yaml.safe_load((sb.config_dir / "sandbox.yaml").read_text())["network"]["private_subnets"]
+    swapped = [{"id": subnets[0]["id"], "zone": subnets[1]["zone"]}, {"id": subnets[1]["id"], "zone": subnets[0]["zone"]}]
+    edit_yaml(sb, lambda d: d["network"].update(private_subnets=swapped))
+    code, checks = checks_of(sb)
+    assert code == 1
+    zones = checks["subnet zones"]
+    assert zones["status"] == "FAIL" and zones["module"] == "network"
+    assert zones["detail"] == (f"{subnets[0]['id']} is in {REGION}a, the YAML says {REGION}b; {subnets[1]['id']} is in "
+                               f"{REGION}b, the YAML says {REGION}a: render picks each endpoint's subnets, one a zone, "
+                               "by the YAML's zones")
+    assert (zones["switch_path"], zones["switch_value"]) == (["network", "private_subnets"], subnets)
+    assert zones["fix"].startswith("set network.private_subnets: [{id: ")
+
+
+def test_a_zone_left_out_of_an_endpoint_that_its_service_is_offered_in_warns(emulator, tmp_path):
+    sb = lifecycle.prepare(emulator, tmp_path)
+    edit_yaml(sb, lambda d: d.update(vpc_endpoints={"zones_not_offered": {"sts": [f"{REGION}b"]}}))
+    code, checks = checks_of(sb)
+    assert code == 0  # a WARN alone does not fail
+    sts = checks["endpoint sts zones"]
+    assert sts["status"] == "WARN"
+    assert sts["detail"].startswith(f"com.amazonaws.{REGION}.sts is offered in {REGION}a, {REGION}b, {REGION}c: the "
+                                    f"YAML leaves {REGION}b out of its endpoint")
+    assert (sts["switch_path"], sts["switch_value"]) == (["vpc_endpoints", "zones_not_offered", "sts"], [])
+
+
+def test_a_service_offered_in_none_of_the_subnets_zones_fails_naming_where_it_is(emulator, tmp_path):
+    sb = lifecycle.prepare(emulator, tmp_path)
+    for zone in "ab":
+        emulator.withhold_zone(f"com.amazonaws.{REGION}.logs", f"{REGION}{zone}")
+    code, checks = checks_of(sb)
+    assert code == 1
+    logs = checks["endpoint logs zones"]
+    assert logs["status"] == "FAIL" and logs["switch_path"] == []
+    assert logs["detail"].startswith(f"com.amazonaws.{REGION}.logs is offered in {REGION}c: no private subnet is in")
+    assert logs["fix"] == f"add a private subnet in {REGION}c to network.private_subnets"
 
 
 def test_the_vpc_must_exist_and_have_the_yaml_cidr(emulator, tmp_path):
@@ -136,7 +177,7 @@ def test_an_endpoint_without_private_dns_only_warns(emulator, tmp_path):
     net = yaml.safe_load((sb.config_dir / "sandbox.yaml").read_text())["network"]
     sts = boto_client(emulator, "ec2", REGION).create_vpc_endpoint(
         VpcId=net["vpc_id"], ServiceName=f"com.amazonaws.{REGION}.sts", VpcEndpointType="Interface",
-        SubnetIds=net["private_subnet_ids"], PrivateDnsEnabled=False)["VpcEndpoint"]["VpcEndpointId"]
+        SubnetIds=[s["id"] for s in net["private_subnets"]], PrivateDnsEnabled=False)["VpcEndpoint"]["VpcEndpointId"]
     code, checks = checks_of(sb)
     assert code == 0  # a WARN alone does not fail
     assert checks["endpoint sts"]["status"] == "WARN"

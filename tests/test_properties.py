@@ -58,13 +58,16 @@ def configurations(draw) -> dict:
         exact = st.text(alphabet=ALNUM, min_size=team_length, max_size=team_length)
         teams.setdefault(draw(exact), {})[draw(st.text(alphabet=ALNUM, min_size=62 - team_length,
                                                       max_size=62 - team_length))] = draw(project)
+    region = draw(st.sampled_from(sorted(aws_limits.REGIONS)))
     config = {
-        "company": draw(short_slug), "tag_prefix": draw(short_slug), "region": draw(st.sampled_from(sorted(aws_limits.REGIONS))),
+        "company": draw(short_slug), "tag_prefix": draw(short_slug), "region": region,
         "account_id": draw(st.text(alphabet="0123456789", min_size=12, max_size=12)),
         "protected": draw(st.booleans()),
         "network": {
             "vpc_id": "vpc-" + draw(hexid), "vpc_cidr": f"10.{draw(octet)}.0.0/16",
-            "private_subnet_ids": ["subnet-" + draw(hexid) for _ in range(draw(st.integers(1, 3)))],
+            # Zones may repeat: an interface endpoint then takes the first subnet of each (TFG-EP-002).
+            "private_subnets": [{"id": "subnet-" + subnet, "zone": region + draw(st.sampled_from("abc"))}
+                                for subnet in draw(st.lists(hexid, min_size=1, max_size=4, unique=True))],
             "route_table_ids": ["rtb-" + draw(hexid)],
         },
         "ecr": {"enabled": draw(st.booleans()), "shared_repos": draw(st.lists(slug, max_size=3, unique=True)),

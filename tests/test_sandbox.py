@@ -141,6 +141,27 @@ def test_outputs_writes_the_five_group_ids(sandbox):
 # --- the plan's acceptance steps (tfgen accept), and the deliveries they rely on ---------------
 
 
+def test_the_live_lifecycle_policies_keep_the_newest_builds_after_any_releases(sandbox):
+    """The policy as ECR received it from terraform, evaluated as ECR documents it
+    (tests/ecr_lifecycle.py): the YAML's N newest builds survive 40 releases and 40 untagged
+    pushes made after them; the builds before them go."""
+    from generator.config.loader import load_environment
+    from tests.ecr_lifecycle import Image, expired
+    from tests.test_image_lifecycle import NOW, ago, builds
+
+    ecr_cfg = load_environment(sandbox.config_dir, "sandbox").config.ecr
+    ecr = boto_client(sandbox.emulator, "ecr", REGION)
+    names = [r["repositoryName"] for r in ecr.describe_repositories()["repositories"]]
+    assert names
+    for name in names:
+        policy = json.loads(ecr.get_lifecycle_policy(repositoryName=name)["lifecyclePolicyText"])
+        older, newest = builds(3, 40, label="old"), builds(ecr_cfg.image_retention, 30)
+        later = [Image(f"release {n}", (f"release-{n}",), ago(10, hours=-n)) for n in range(40)]
+        later += [Image(f"untagged {n}", (), ago(0, hours=n)) for n in range(40)]
+        gone = expired(policy, older + newest + later, NOW)
+        assert gone == {i.name for i in older}, name
+
+
 def account_snapshot(sb) -> dict:
     """Every image, model version and alarm state the sandbox's account holds."""
     ecr = boto_client(sb.emulator, "ecr", REGION)
@@ -270,6 +291,138 @@ def test_a_failed_training_job_reaches_the_subscribers_and_a_completed_one_does_
         ("SageMaker Training Job State Change", "churn-failed")]
 
 
+# --- the plan's job tests: tfgen accept --jobs ----------------------------------------------
+
+# AWS's "Docker Registry Paths and Example Code" page, scikit-learn in eu-west-1 (AWS's registry account).
+SKLEARN_IMAGE = "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+AML = "rc/anti-money-laundering"
+
+
+def job_expectations(sb) -> dict:
+    """What the plan and the YAML say a job of rc/anti-money-laundering runs with: its role (the one
+    tfgen creates, {tag_prefix}-{team}-{project}-execution), the workload groups ({tag_prefix}-processing,
+    -training, their IDs as EC2 has them), every private subnet, and its data bucket."""
+    from generator.config.loader import load_environment
+
+    cfg = load_environment(sb.config_dir, "sandbox").config
+    ec2 = boto_client(sb.emulator, "ec2", REGION)
+    groups = {g["GroupName"]: g["GroupId"] for g in ec2.describe_security_groups(
+        Filters=[{"Name": "vpc-id", "Values": [cfg.network.vpc_id]}])["SecurityGroups"]}
+    return {"role": f"arn:aws:iam::{cfg.account_id}:role/{cfg.tag_prefix}-rc-anti-money-laundering-execution",
+            "processing": groups[f"{cfg.tag_prefix}-processing"], "training": groups[f"{cfg.tag_prefix}-training"],
+            "subnets": list(cfg.network.subnet_ids),
+            "bucket": cfg.teams["rc"].projects["anti-money-laundering"].data_buckets[0]}
+
+
+def run_leftovers(sb, bucket: str) -> list[str]:
+    s3 = boto_client(sb.emulator, "s3", REGION)
+    return [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="tfgen-accept-").get("Contents", [])]
+
+
+def test_accept_jobs_runs_a_processing_and_a_two_instance_training_job_in_the_vpc(sandbox):
+    """The requests SageMaker is sent, held to the plan and the YAML; the jobs' results read back;
+    the cost said first; nothing left in the bucket."""
+    assert tfgen(sandbox, "outputs", "sandbox").exit_code == 0
+    want = job_expectations(sandbox)
+    with sandbox.emulator.recording() as seen:
+        result = tfgen(sandbox, "accept", "sandbox", "--allow-protected", "--jobs", "--format", "json")
+    assert result.exit_code == 0, result.output
+    rows = [r for r in json.loads(result.stdout)["results"] if r["module"] in ("jobs", "cleanup")]
+    # The sandbox's YAML names a data bucket for rc/anti-money-laundering only: the other two are skipped, saying how.
+    assert [(r["status"], r["what"].split(":")[0]) for r in rows[:-1]] == [
+        ("SKIP", "algo/recommendation-engine"), ("SKIP", "rc/fraud-detection"), ("PASS", AML), ("PASS", AML)]
+    assert (rows[-1]["module"], rows[-1]["status"]) == ("cleanup", "PASS")
+    assert "data_buckets" in rows[0]["fix"] and "--bucket" in rows[0]["fix"]
+    processing, training = rows[2], rows[3]
+    assert "1 x ml.m5.large" in processing["what"] and "2 x ml.m5.large" in training["what"]
+    role = want["role"].rsplit("/", 1)[1]
+    for row in (processing, training):
+        assert ": Completed" in row["detail"] and f"as assumed-role/{role}" in row["detail"]
+    assert "log stream" in processing["detail"] and "2 log streams" in training["detail"]
+    assert "reached each other on tcp/" in training["detail"]
+    # The cost before the jobs, then the progress line, on stderr.
+    said = result.stderr
+    assert said.startswith("tfgen accept --jobs: 1 project (rc/anti-money-laundering)") and "3 instances" in said
+    assert "expected 5 to 10 minutes" in said and "rough cost" in said and "\njobs, " in said
+
+    requests = {s.operation: s.params for s in seen if s.operation in ("CreateProcessingJob", "CreateTrainingJob")}
+    assert str(seen[0]) == "sts:GetCallerIdentity"
+    p, t = requests["CreateProcessingJob"], requests["CreateTrainingJob"]
+    assert p["RoleArn"] == t["RoleArn"] == want["role"]
+    assert p["AppSpecification"]["ImageUri"] == t["AlgorithmSpecification"]["TrainingImage"] == SKLEARN_IMAGE
+    assert p["NetworkConfig"]["VpcConfig"] == {"SecurityGroupIds": [want["processing"]], "Subnets": want["subnets"]}
+    assert t["VpcConfig"] == {"SecurityGroupIds": [want["training"]], "Subnets": want["subnets"]}
+    # The script must reach S3 and STS: no network isolation (AWS's API reference: isolation blocks all calls).
+    assert p["NetworkConfig"]["EnableNetworkIsolation"] is False and t["EnableNetworkIsolation"] is False
+    assert t["EnableInterContainerTrafficEncryption"] is False
+    assert p["ProcessingResources"]["ClusterConfig"] == {"InstanceCount": 1, "InstanceType": "ml.m5.large",
+                                                        "VolumeSizeInGB": p["ProcessingResources"]["ClusterConfig"][
+                                                            "VolumeSizeInGB"]}
+    assert (t["ResourceConfig"]["InstanceCount"], t["ResourceConfig"]["InstanceType"]) == (2, "ml.m5.large")
+    bucket = f"s3://{want['bucket']}/"
+    uris = [i["S3Input"]["S3Uri"] for i in p["ProcessingInputs"]] + \
+        [o["S3Output"]["S3Uri"] for o in p["ProcessingOutputConfig"]["Outputs"]] + \
+        [t["OutputDataConfig"]["S3OutputPath"], t["HyperParameters"]["sagemaker_submit_directory"]]
+    assert uris and all(uri.startswith(bucket) for uri in uris)
+    assert 0 < p["StoppingCondition"]["MaxRuntimeInSeconds"] <= 3600 and \
+        0 < t["StoppingCondition"]["MaxRuntimeInSeconds"] <= 3600
+    assert run_leftovers(sandbox, want["bucket"]) == []
+
+
+@pytest.mark.parametrize(("denied", "reason"), [
+    ("s3:PutObject", "AccessDenied"),  # the script's write to the bucket, judged by the role's policies
+    ("ecr:BatchGetImage", f"may not ecr:BatchGetImage on arn:aws:ecr:{REGION}:141502667606:repository/"
+                          "sagemaker-scikit-learn"),  # SageMaker pulling AWS's image as the role
+    ("logs:PutLogEvents", "Completed in"),  # the job runs, its logs do not arrive: still a FAIL
+])
+def test_accept_jobs_reports_a_failed_job_with_its_reason_and_removes_what_it_wrote(sandbox, denied, reason):
+    want = job_expectations(sandbox)
+    iam = boto_client(sandbox.emulator, "iam", REGION)
+    role = want["role"].rsplit("/", 1)[1]
+    iam.put_role_policy(RoleName=role, PolicyName="no-jobs", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": denied, "Resource": "*"}]}))
+    try:
+        assert tfgen(sandbox, "outputs", "sandbox").exit_code == 0
+        result = tfgen(sandbox, "accept", "sandbox", "--allow-protected", "--jobs", "--project", AML,
+                       "--format", "json")
+    finally:
+        iam.delete_role_policy(RoleName=role, PolicyName="no-jobs")
+    assert result.exit_code == 1
+    rows = [r for r in json.loads(result.stdout)["results"] if r["module"] in ("jobs", "cleanup")]
+    assert [r["status"] for r in rows] == ["FAIL", "FAIL", "PASS"]
+    assert all(reason in r["detail"] for r in rows[:2]), rows
+    if denied == "logs:PutLogEvents":
+        assert all("0 log streams with lines" in r["detail"] for r in rows[:2]), rows
+    else:
+        assert all(": Failed" in r["detail"] for r in rows[:2]), rows
+    assert run_leftovers(sandbox, want["bucket"]) == []
+
+
+def test_accept_jobs_stops_the_jobs_still_running_at_the_timeout(sandbox):
+    from sandbox import job_runs
+
+    want = job_expectations(sandbox)
+    assert tfgen(sandbox, "outputs", "sandbox").exit_code == 0
+    with job_runs.held(), sandbox.emulator.recording() as seen:
+        result = tfgen(sandbox, "accept", "sandbox", "--allow-protected", "--jobs", "--project", AML,
+                       "--jobs-timeout", "1", "--format", "json")
+    assert result.exit_code == 1
+    rows = [r for r in json.loads(result.stdout)["results"] if r["module"] in ("jobs", "cleanup")]
+    assert [r["status"] for r in rows] == ["FAIL", "FAIL", "PASS"]
+    assert all(r["detail"].endswith("still InProgress after 0m 1s: stopped") for r in rows[:2]), rows
+    names = {s.operation: s.params for s in seen if s.operation.startswith(("Stop", "Create")) and
+             s.operation.endswith("Job")}
+    assert names["StopProcessingJob"]["ProcessingJobName"] == names["CreateProcessingJob"]["ProcessingJobName"]
+    assert names["StopTrainingJob"]["TrainingJobName"] == names["CreateTrainingJob"]["TrainingJobName"]
+    sagemaker = boto_client(sandbox.emulator, "sagemaker", REGION)
+    assert sagemaker.describe_processing_job(ProcessingJobName=names["StopProcessingJob"]["ProcessingJobName"])[
+        "ProcessingJobStatus"] == "Stopped"
+    assert sagemaker.describe_training_job(TrainingJobName=names["StopTrainingJob"]["TrainingJobName"])[
+        "TrainingJobStatus"] == "Stopped"
+    assert "InProgress" in result.stderr  # the progress line, while it waited
+    assert run_leftovers(sandbox, want["bucket"]) == []
+
+
 def register_model_and_push_image(sb, group: str = "rc-fraud-detection",
                                   repository: str = "acme-sm-rc-fraud-detection/inference") -> tuple[str, str]:
     """The plan's acceptance steps: a model version in the group, an image in the repository."""
@@ -373,17 +526,69 @@ def test_destroying_a_team_root_removes_its_resources(unprotected):
     assert missing["alarm acme-dev-churn-scoring-5xx-rate"] == "missing"
 
 
+def test_an_emptied_team_root_destroys_its_resources_and_leaves_no_state(unprotected):
+    """ops's last project retired: its root stays, emptied (its backend, no resources), and its apply
+    destroys what the state held. Deleting the team before that is refused; after it, the team's
+    root goes with it. The YAML is put back afterwards: the tests run in any order."""
+    import yaml
+    from botocore.exceptions import ClientError
+
+    sb = unprotected
+    path = sb.config_dir / "sandbox.yaml"
+    original = path.read_text()
+    data = yaml.safe_load(original)
+    without_ops = dict(data, teams={name: team for name, team in data["teams"].items() if name != "ops"})
+    try:
+        lifecycle.init(sb, "teams/ops")
+        lifecycle.apply(sb, "teams/ops")
+        assert sb.terraform("teams/ops", "state", "list").stdout.split()
+        path.write_text(yaml.safe_dump(without_ops, sort_keys=False))
+        refused = tfgen(sb, "render", "sandbox")
+        assert refused.exit_code == 1 and "team ops is no longer in the YAML" in refused.output
+        data["teams"]["ops"]["projects"]["churn"]["retired"] = True
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        assert tfgen(sb, "render", "sandbox").exit_code == 0
+        assert sorted(p.name for p in (sb.out_env / "teams/ops").glob("*.tf")) == [
+            "backend.tf", "emptied.tf", "providers.tf", "versions.tf"]
+        sb.terraform("teams/ops", "apply", "-auto-approve", "-input=false", "-no-color")
+
+        assert sb.terraform("teams/ops", "state", "list").stdout.split() == []
+        sagemaker = boto_client(sb.emulator, "sagemaker", REGION)
+        with pytest.raises(ClientError):
+            sagemaker.describe_model_package_group(ModelPackageGroupName="ops-churn")
+        ecr = boto_client(sb.emulator, "ecr", REGION)
+        for stage in ("preprocessing", "training", "inference"):
+            with pytest.raises(ecr.exceptions.RepositoryNotFoundException):
+                ecr.describe_repositories(repositoryNames=[f"acme-sm-ops-churn/{stage}"])
+        logs = boto_client(sb.emulator, "logs", REGION)
+        assert logs.describe_log_groups(logGroupNamePrefix="/aws/sagemaker/Endpoints/churn-scoring")["logGroups"] == []
+        alarms = boto_client(sb.emulator, "cloudwatch", REGION).describe_alarms(AlarmNamePrefix="acme-dev-churn-")
+        assert alarms["MetricAlarms"] == []
+        changed, output = lifecycle.plan_changes(sb, "teams/ops")
+        assert not changed, output
+
+        path.write_text(yaml.safe_dump(without_ops, sort_keys=False))
+        assert tfgen(sb, "render", "sandbox").exit_code == 0
+        assert list((sb.out_env / "teams/ops").glob("*.tf")) == []
+    finally:
+        path.write_text(original)
+        lifecycle.render_sandbox(sb)
+
+
 @pytest.fixture(scope="module")
 def retiring(emulator, tmp_path_factory):
     """A protected environment of its own (its own VPC and names in the same emulated account),
-    applied, with a model version in its group and an image in its repository: the retirement
-    test changes it for good, so it shares it with no other test."""
+    teams/ret applied, with a model version in its group and an image in its repository: the
+    retirement tests change it for good, each in its own team's root (rex's: the endpoint test's),
+    so it shares it with no other test."""
     def edit(data: dict) -> None:
         data["protected"] = True
         data["tag_prefix"] = "acme-ret"
         data["ecr"] = {"shared_repos": []}
         data["teams"] = {"ret": {"execution_role": "ret-sagemaker",
-                                 "projects": {"churn": {"endpoints": {"churn-api": {}}}}}}
+                                 "projects": {"churn": {"endpoints": {"churn-api": {}}}}},
+                         "rex": {"execution_role": "rex-sagemaker",
+                                 "projects": {"scoring": {"endpoints": {"rex-api": {}}}}}}
 
     sb = lifecycle.prepare(emulator, tmp_path_factory.mktemp("retiring"), edit=edit)
     lifecycle.render_sandbox(sb)
@@ -422,4 +627,43 @@ def test_retiring_a_protected_project_keeps_its_data(retiring):
     state = sb.terraform("teams/ret", "state", "list").stdout.split()
     assert not [address for address in state if "churn" in address]
     changed, output = lifecycle.plan_changes(sb, "teams/ret")
+    assert not changed, output
+
+
+def test_retiring_and_renaming_a_protected_endpoint_keeps_its_log_group(retiring):
+    """rex-api renamed rex-api-v2 in a protected environment: the old name retired, the new one
+    declared. Its log group, with the events in it, is still in the account and no longer in the
+    state; its alarms are gone; the new endpoint's log group and alarms are made; the next plan
+    is empty."""
+    import time
+
+    import yaml
+
+    sb = retiring
+    lifecycle.init(sb, "teams/rex")
+    lifecycle.apply(sb, "teams/rex")
+    logs = boto_client(sb.emulator, "logs", REGION)
+    group = "/aws/sagemaker/Endpoints/rex-api"
+    logs.create_log_stream(logGroupName=group, logStreamName="AllTraffic/i-0123456789abcdef0")
+    put = logs.put_log_events(logGroupName=group, logStreamName="AllTraffic/i-0123456789abcdef0",
+                              logEvents=[{"timestamp": int(time.time() * 1000), "message": "served"}])
+    assert "rejectedLogEventsInfo" not in put
+    path = sb.config_dir / "sandbox.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["teams"]["rex"]["projects"]["scoring"]["endpoints"] = {"rex-api": {"retired": True}, "rex-api-v2": {}}
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    rendered = tfgen(sb, "render", "sandbox")
+    assert rendered.exit_code == 0, rendered.output
+    assert "from = aws_cloudwatch_log_group.rex_api\n" in (sb.out_env / "teams/rex/retired.tf").read_text()
+    sb.terraform("teams/rex", "apply", "-auto-approve", "-input=false", "-no-color")
+
+    events = logs.get_log_events(logGroupName=group, logStreamName="AllTraffic/i-0123456789abcdef0")["events"]
+    assert [e["message"] for e in events] == ["served"]
+    assert logs.describe_log_groups(logGroupNamePrefix=f"{group}-v2")["logGroups"]
+    alarms = boto_client(sb.emulator, "cloudwatch", REGION).describe_alarms(AlarmNamePrefix="acme-ret-rex-api-")
+    assert sorted(a["AlarmName"] for a in alarms["MetricAlarms"]) == [
+        "acme-ret-rex-api-v2-5xx-rate", "acme-ret-rex-api-v2-p99-latency"]
+    state = sb.terraform("teams/rex", "state", "list").stdout.split()
+    assert "aws_cloudwatch_log_group.rex_api" not in state and "aws_cloudwatch_log_group.rex_api_v2" in state
+    changed, output = lifecycle.plan_changes(sb, "teams/rex")
     assert not changed, output

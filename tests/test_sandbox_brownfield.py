@@ -61,7 +61,7 @@ def seed_brownfield(emulator, sb) -> dict[str, str]:
     ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
     ids["sagemaker.api"] = ec2.create_vpc_endpoint(
         VpcId=vpc, ServiceName=f"com.amazonaws.{REGION}.sagemaker.api", VpcEndpointType="Interface",
-        SubnetIds=net["private_subnet_ids"][:1], PrivateDnsEnabled=True)["VpcEndpoint"]["VpcEndpointId"]
+        SubnetIds=[net["private_subnets"][0]["id"]], PrivateDnsEnabled=True)["VpcEndpoint"]["VpcEndpointId"]
     ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": False})
     # A training group someone made by hand: HTTPS from the VPC, and AWS's default egress rule.
     ids["training"] = ec2.create_security_group(GroupName="acme-sm-training", Description="training (by hand)",
@@ -140,7 +140,7 @@ def test_a_brownfield_account_is_named_fixed_adopted_and_converges(emulator, tmp
     services = [e["ServiceName"] for e in endpoints if e["State"].lower() not in ("deleted", "deleting")]
     assert len(services) == len(set(services)) == 8  # the S3 gateway and the 7 interface endpoints, once each
     api = next(e for e in endpoints if e["VpcEndpointId"] == ids["sagemaker.api"])
-    assert sorted(api["SubnetIds"]) == sorted(net["private_subnet_ids"])  # moved onto the YAML's subnets
+    assert sorted(api["SubnetIds"]) == sorted(s["id"] for s in net["private_subnets"])  # onto the YAML's, one a zone
 
 
 def test_without_adoption_the_apply_fails_as_aws_would(emulator, tmp_path):
@@ -149,7 +149,7 @@ def test_without_adoption_the_apply_fails_as_aws_would(emulator, tmp_path):
     net = yaml.safe_load((sb.config_dir / "sandbox.yaml").read_text())["network"]
     ec2 = boto_client(emulator, "ec2", REGION)
     ec2.create_vpc_endpoint(VpcId=net["vpc_id"], ServiceName=f"com.amazonaws.{REGION}.sagemaker.api",
-                            VpcEndpointType="Interface", SubnetIds=net["private_subnet_ids"][:1],
+                            VpcEndpointType="Interface", SubnetIds=[net["private_subnets"][0]["id"]],
                             PrivateDnsEnabled=True)
     lifecycle.render_sandbox(sb)
     lifecycle.init(sb, "platform")

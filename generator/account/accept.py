@@ -5,7 +5,8 @@ by module, as the plan's acceptance asks: the security group IDs file matches th
 a test image pushes to every project repository and reads back, a test model version
 registers in every model package group, an alarm of each root fires and recovers, and the
 account's IAM simulator allows each execution role the requests its jobs make and refuses
-another project's (the gate's intent tables, TFG-IAM-009).
+another project's (the gate's intent tables, TFG-IAM-009); with --jobs, a processing job and a
+training job run per project (generator/account/jobs.py).
 
 Everything it creates is named `tfgen-accept-RUN` (image tags, the model versions'
 descriptions and tags) and deleted again, in `finally`, whatever failed; it never touches
@@ -26,6 +27,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from generator.account import jobs as job_tests
+from generator.account.jobs import JobsRequest
 from generator.account.report import FAIL, PASS, SKIP, WARN, Report, Result, under
 from generator.account.session import aws_error, opened
 from generator.design.model import Design
@@ -64,12 +67,16 @@ class Cleanup:
 
 
 def accept(the_design: Design, out_env: Path, allow_protected: bool = False, queue_url: str | None = None,
-           boto_session=None) -> Report:
-    """Every acceptance step of the plan, in order; whatever a step created is gone at the end."""
+           boto_session=None, jobs: JobsRequest | None = None) -> Report:
+    """Every acceptance step of the plan, in order; whatever a step created is gone at the end.
+    jobs: also the job tests (generator/account/jobs.py), after saying what they cost."""
     if the_design.config.protected and not allow_protected:  # before any call
         raise TfgenError(f"{the_design.env} is protected: accept pushes test images to its repositories and "
                          "registers test model versions in its groups (and deletes them again); pass "
                          "--allow-protected to run it there")
+    job_targets = job_tests.targets(the_design, jobs) if jobs else []  # an unknown project: before any call
+    if jobs:
+        jobs.progress.say(job_tests.plan(the_design, job_targets, jobs))
     run = f"tfgen-accept-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:6]}"
     cleanup = Cleanup()
     with opened(the_design, NEEDS, boto_session) as aws:
@@ -84,6 +91,8 @@ def accept(the_design: Design, out_env: Path, allow_protected: bool = False, que
             results += under("registry", _registry(the_design, aws.client("sagemaker"), run, images, cleanup))
             results += under("alarms", _alarms(the_design, aws.client("cloudwatch"), aws.client("sqs"), run, cleanup,
                                                queue_url))
+            if jobs:
+                results += under("jobs", job_tests.run(the_design, aws, run, cleanup, jobs, job_targets))
         finally:
             cleanup.run()
     results.append(Result(f"everything {run} created removed", FAIL if cleanup.failures else PASS,

@@ -267,7 +267,7 @@ def root_scope(the_design: Design, root: str) -> RootScope:
     scope = RootScope(root, state_bucket=settings.state_bucket, state_key=settings.state_key, shared={
         ("ec2", "security-group"): (f"{ec2}:security-group/*",),
         ("ec2", "vpc"): (f"{ec2}:vpc/{cfg.network.vpc_id}",),
-        ("ec2", "subnet"): tuple(f"{ec2}:subnet/{s}" for s in cfg.network.private_subnet_ids),
+        ("ec2", "subnet"): tuple(f"{ec2}:subnet/{s}" for s in cfg.network.subnet_ids),
         ("ec2", "route-table"): tuple(f"{ec2}:route-table/{r}" for r in cfg.network.route_table_ids),
         ("route53", "hostedzone"): ("arn:aws:route53:::hostedzone/*",),
         ("kms", "key"): (f"arn:aws:kms:{region}:{account}:key/*",),

@@ -22,6 +22,8 @@ from generator.design.model import Design
 from generator.design.iam import role_policy_characters
 from generator.design.model import ProjectDesign, SecurityGroup
 from generator.account.report import FAIL, PASS, WARN, Report, Result, under
+from generator.account.report import switch as _set
+from generator.account.zones import endpoint_zones, subnet_zones
 from generator.account.session import aws_error, opened
 from generator.design.rule_key import designed_rule_key, live_rule_key
 from generator.design.rule_key import describe as describe_rule
@@ -31,11 +33,6 @@ MANAGED = "exists, managed by tfgen for this environment (its ManagedBy and Envi
 GONE = ("deleted", "deleting", "rejected", "failed", "expired")
 
 
-def _set(check: str, status: str, found: str, path: tuple[str, ...], value: object) -> Result:
-    """A check whose fix is a YAML switch."""
-    return Result(check, status, found, f"set {'.'.join(path)}: {_flow(value)}", switch_path=path, switch_value=value)
-
-
 def preflight(the_design: Design, boto_session=None) -> Report:
     with opened(the_design, NEEDS, boto_session) as aws:
         ec2 = aws.client("ec2")
@@ -43,6 +40,7 @@ def preflight(the_design: Design, boto_session=None) -> Report:
         results += under("iam", _roles(the_design, aws.client("iam")))
         results += under("network", _security_groups(the_design, ec2))
         results += under("network", _endpoints(the_design, ec2))
+        results += under("network", endpoint_zones(the_design, ec2))
         results += _project_resources(the_design, aws.client("ecr"), aws.client("sagemaker"))
         results += under("logs", _log_groups(the_design, aws.client("logs")))
     return aws.report("preflight", results)
@@ -85,22 +83,23 @@ def _dashed(attribute: str) -> str:
 def _subnets(d: Design, ec2) -> Iterator[Result]:
     net = d.config.network
     found = {s["SubnetId"]: s for s in ec2.describe_subnets(
-        Filters=[{"Name": "subnet-id", "Values": list(net.private_subnet_ids)}])["Subnets"]}
-    missing = [s for s in net.private_subnet_ids if s not in found]
+        Filters=[{"Name": "subnet-id", "Values": list(net.subnet_ids)}])["Subnets"]}
+    missing = [s for s in net.subnet_ids if s not in found]
     elsewhere = [s for s, subnet in found.items() if subnet["VpcId"] != net.vpc_id]
     if missing or elsewhere:
         problems = ([f"{', '.join(missing)} not found"] if missing else []) + \
                    ([f"{', '.join(elsewhere)} not in {net.vpc_id}"] if elsewhere else [])
-        yield Result("subnets", FAIL, "; ".join(problems), "correct network.private_subnet_ids")
+        yield Result("subnets", FAIL, "; ".join(problems), "correct network.private_subnets")
+    yield from subnet_zones(d, {s: subnet for s, subnet in found.items() if s not in elsewhere})
     zones = sorted({s["AvailabilityZone"] for s in found.values() if s["VpcId"] == net.vpc_id})
     if len(zones) < 2:
         yield Result("subnets across zones", FAIL,
                     f"the private subnets are in {len(zones)} availability zone{'' if len(zones) == 1 else 's'} "
                     f"({', '.join(zones) or 'none'}): distributed training fails when the zone does",
-                    "add a private subnet in another zone to network.private_subnet_ids")
+                    "add a private subnet in another zone to network.private_subnets")
     else:
         yield Result("subnets across zones", PASS, f"{len(found)} subnets in {len(zones)} zones ({', '.join(zones)})")
-    yield from _route_tables(d, ec2, [s for s in net.private_subnet_ids if s in found and s not in elsewhere])
+    yield from _route_tables(d, ec2, [s for s in net.subnet_ids if s in found and s not in elsewhere])
 
 
 def _route_tables(d: Design, ec2, subnets: list[str]) -> Iterator[Result]:
@@ -295,13 +294,6 @@ def _adopted_group(group: SecurityGroup, group_id: str, found_description: str, 
                     f"{describe_rule(live_rule_key(rule, group_id))} is not in the design: verify would report it",
                     f"revoke it: aws ec2 revoke-security-group-{'egress' if rule['IsEgress'] else 'ingress'} "
                     f"--group-id {group_id} --security-group-rule-ids {rule['SecurityGroupRuleId']}")
-
-
-def _flow(value: object) -> str:
-    """The value as YAML on one line, to paste into the environment file."""
-    import yaml
-
-    return yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=10_000).strip().removesuffix("\n...")
 
 
 def _endpoints(d: Design, ec2) -> Iterator[Result]:

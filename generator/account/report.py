@@ -14,7 +14,7 @@ verify's former OK, MISSING and DIFFERENT are PASS, FAIL with the detail `missin
 with the detail `different: ...`.
 
 The JSON holds exactly what the table shows, field for field (the table's colours are the
-command line's: generator/cli.py paints the status column, nothing here knows of a terminal).
+command line's: generator/cli/account.py paints the status column, nothing here knows of a terminal).
 """
 
 from __future__ import annotations
@@ -38,6 +38,18 @@ class Result:
     # The YAML switch of the fix, for tools (preflight): its path in the environment file and its value.
     switch_path: tuple[str, ...] = ()
     switch_value: object = None
+
+
+def switch(check: str, status: str, found: str, path: tuple[str, ...], value: object) -> Result:
+    """A check whose fix is a YAML switch (preflight's): the path and value, and the line to write."""
+    return Result(check, status, found, f"set {'.'.join(path)}: {flow(value)}", switch_path=path, switch_value=value)
+
+
+def flow(value: object) -> str:
+    """The value as YAML on one line, to paste into the environment file."""
+    import yaml
+
+    return yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=10_000).strip().removesuffix("\n...")
 
 
 def under(module: str, results: Iterable[Result]) -> list[Result]:

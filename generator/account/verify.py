@@ -89,7 +89,7 @@ def _endpoints(d: Design, ec2, groups: list[Result]) -> Iterator[Result]:
         if e is None:
             yield _missing(label)
             continue
-        want = ("Interface", sorted(cfg.network.private_subnet_ids), True, [endpoint_group])
+        want = ("Interface", sorted(endpoint.subnet_ids), True, [endpoint_group])
         have = (e["VpcEndpointType"], sorted(e.get("SubnetIds", [])), e.get("PrivateDnsEnabled"),
                 sorted(g["GroupId"] for g in e.get("Groups", [])))
         yield _diff(label, want, have)

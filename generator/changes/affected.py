@@ -23,8 +23,20 @@ class AffectedRoot:
     status: str  # "changed", "added" or "removed"
 
 
+# The files Terraform reads in a root's folder.
+TERRAFORM_READS = (".tf", ".tf.json")
+
+
+def _run_git(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+    except FileNotFoundError:
+        raise TfgenError("git is not on PATH: `tfgen affected` compares out/ with a git revision; install git, "
+                         "or run it where git is") from None
+
+
 def _git(args: list[str], cwd: Path) -> str:
-    completed = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+    completed = _run_git(args, cwd)
     if completed.returncode != 0:
         raise TfgenError(f"git {' '.join(args)}: {completed.stderr.strip()}")
     return completed.stdout
@@ -47,14 +59,17 @@ def root_of(path: str, out_dir: str) -> tuple[str, str] | None:
 def affected(base: str, out_dir: Path) -> list[AffectedRoot]:
     top = Path(_git(["rev-parse", "--show-toplevel"], out_dir if out_dir.is_dir() else Path.cwd()).strip())
     relative = str(out_dir.resolve().relative_to(top))
-    check = subprocess.run(["git", "rev-parse", f"{base}^{{commit}}", "--"], cwd=top, capture_output=True, text=True)
+    check = _run_git(["rev-parse", f"{base}^{{commit}}", "--"], top)
     if base.startswith("-") or check.returncode != 0:
         reason = check.stderr.strip().splitlines()[-1].removeprefix("fatal: ").replace("^{commit}", "") \
             if check.stderr.strip() else "not a revision"
         raise UnknownRevision(f"--base {base}: {reason} (git cannot find a commit named {base!r}; fetch it, or "
                               "give a branch, tag or commit that exists)")
     changed = _git(["diff", "--name-status", "--no-renames", base, "--", relative], top).splitlines()
-    changed += [f"A\t{p}" for p in _git(["ls-files", "--others", "--exclude-standard", "--", relative], top).splitlines()]
+    # A file not yet committed changes a root only if Terraform reads it: a local plan
+    # (tfplan, plan.json) or a note beside the root's files does not.
+    changed += [f"A\t{p}" for p in _git(["ls-files", "--others", "--exclude-standard", "--", relative], top).splitlines()
+                if p.endswith(TERRAFORM_READS)]
     before = {root_of(p, relative) for p in _git(["ls-tree", "-r", "--name-only", base, "--", relative], top).splitlines()}
     now = {root_of(p, relative) for p in _git(["ls-files", "--", relative], top).splitlines()}
     now |= {root_of(line.split("\t", 1)[1], relative) for line in changed if line.startswith("A")}

@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from generator.render.orphans import orphaned_roots, previous_paths
 from generator.render.templates import Rendered
 from generator.render.writer import write
 from generator.design.rule_key import describe as describe_rule
@@ -63,6 +64,10 @@ def diff(rendered: Rendered, out_env: Path) -> Diff:
     from generator.read.sg_rules import sg_rules
 
     result = Diff()
+    # What render refuses, said first: the rest is what it would change once the team is emptied.
+    result.summary += [f"! {root}: its team is no longer in the YAML, but its root still manages resources: render "
+                       "refuses to remove it until a render has emptied it (docs/safety.md, \"Nothing orphaned\")"
+                       for root in orphaned_roots(rendered, previous_paths(out_env))]
     with tempfile.TemporaryDirectory() as folder:
         fresh = Path(folder) / rendered.env
         write(rendered, fresh)
@@ -103,8 +108,10 @@ def diff(rendered: Rendered, out_env: Path) -> Diff:
     kept = {(root, address) for (root, _), addresses in retired_after.items() for address in addresses}
     for sign, pool in (("+", added), ("-", removed)):
         by_project: dict[tuple[str, str], dict] = defaultdict(dict)
+        whole = {(k[0], k[2]) for k in pool if k[1] == "aws_sagemaker_model_package_group"}  # projects that come or go
         for key, resource in pool.items():
-            if (found := owner(key)) is not None:
+            # An endpoint's resources are its project's only when the whole project comes or goes.
+            if (found := owner(key)) is not None and (found in whole or not _endpoint_of(resource)):
                 by_project[found][key] = resource
         for (root, label), resources in sorted(by_project.items()):
             claimed |= set(resources)
@@ -118,18 +125,31 @@ def diff(rendered: Rendered, out_env: Path) -> Diff:
                 gone = " (apply destroys them)" if sign == "-" else ""
                 result.summary.append(f"{sign} project {project}: {_counted(types)}{gone}")
         endpoints: dict[str, Counter] = defaultdict(Counter)
+        retiring: set[str] = set()  # endpoints whose log group a `removed` block keeps
         for key, resource in pool.items():
             if key in claimed:
                 continue
             endpoint = _endpoint_of(resource)
             if endpoint:
-                endpoints[f"{key[0]} {endpoint}"][key[1]] += 1
+                if sign == "-" and (key[0], f"{key[1]}.{key[2]}") in kept:
+                    retiring.add(f"{key[0]} {endpoint}")
+                else:
+                    endpoints[f"{key[0]} {endpoint}"][key[1]] += 1
                 claimed.add(key)
-        for where, types in sorted(endpoints.items()):
+        for where in sorted(endpoints.keys() | retiring):
             root, endpoint = where.split(" ", 1)
-            result.summary.append(f"{sign} endpoint {endpoint} ({root}): {_counted(types)}")
+            if where in retiring:
+                gone = f"{_counted(endpoints[where])} destroyed; " if endpoints[where] else ""
+                result.summary.append(f"- endpoint {endpoint} ({root}) retired: {gone}its log group stays in AWS, "
+                                      "unmanaged")
+            else:
+                result.summary.append(f"{sign} endpoint {endpoint} ({root}): {_counted(endpoints[where])}")
     for (root, project), addresses in sorted(retired_before.items()):
-        if (root, project) not in retired_after:
+        if (root, project) not in retired_after and ": endpoint " in project:
+            owner_name, endpoint = project.split(": endpoint ")
+            result.summary.append(f"- retired endpoint {endpoint} of {owner_name} ({root}): its removed block goes; "
+                                  "its log group stays in AWS, unmanaged")
+        elif (root, project) not in retired_after:
             result.summary.append(f"- retired project {project} ({root}): its {len(addresses)} removed blocks go; "
                                   "what they kept stays in AWS, unmanaged")
 
@@ -211,11 +231,12 @@ def _short(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-_RETIRED_HEADER = re.compile(r"^# (\S+/\S+) \(retired\)$", re.MULTILINE)
+_RETIRED_HEADER = re.compile(r"^# (\S+/\S+?(?:: endpoint \S+)?) \(retired\)$", re.MULTILINE)
 
 
 def _retired(files: dict[str, str]) -> dict[tuple[str, str], list[str]]:
-    """(root, team/project) -> the addresses a retired.tf keeps with `removed` blocks."""
+    """(root, team/project, or team/project: endpoint NAME) -> the addresses a retired.tf keeps with
+    `removed` blocks."""
     found: dict[tuple[str, str], list[str]] = {}
     for path, text in files.items():
         root = path.rsplit("/", 1)[0]
@@ -231,7 +252,13 @@ def _endpoint_of(resource) -> str | None:
             "/aws/sagemaker/Endpoints/"):
         return str(resource.values["name"]).rsplit("/", 1)[1]
     if resource.type == "aws_cloudwatch_metric_alarm":
-        return (resource.values.get("dimensions") or {}).get("EndpointName")
+        # An alarm on metric math names the endpoint in its queries' metrics.
+        queries = resource.values.get("metric_query") or []
+        metrics = [m for q in (queries if isinstance(queries, list) else [queries]) if isinstance(q, dict)
+                   for m in (q.get("metric") if isinstance(q.get("metric"), list) else [q.get("metric")])]
+        for dimensions in (resource.values.get("dimensions"), *(m.get("dimensions") for m in metrics if m)):
+            if isinstance(dimensions, dict) and dimensions.get("EndpointName"):
+                return dimensions["EndpointName"]
     return None
 
 

@@ -10,6 +10,7 @@ not environments themselves. Merge rules, child over parent:
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from types import UnionType
@@ -17,7 +18,7 @@ from typing import Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from generator.config.models import Environment
+from generator.config.models import RETIRED_KEYS, Environment
 from generator.config.yaml_source import Located, Path_, load_yaml
 from generator.errors import ConfigError, ConfigErrors, TfgenError
 
@@ -40,10 +41,29 @@ class UnknownEnvironment(TfgenError):
     exit_code = 2
 
 
+# An environment's name becomes a folder (out/NAME) and words in every rendered file's header:
+# nothing in it may climb out of out/ or end a comment line.
+ENVIRONMENT_NAME = re.compile(r"[a-z][a-z0-9-]{0,39}")
+# inherits: names a file beside the one that says it, never a path.
+LAYER_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
+
+
 def environment_names(config_dir: Path) -> list[str]:
     if not config_dir.is_dir():
         raise TfgenError(f"configuration folder {config_dir} does not exist")
-    return sorted(p.stem for p in config_dir.glob("*.yaml") if not p.name.startswith("_"))
+    names = []
+    for path in sorted(config_dir.glob("*.yaml")):
+        if path.name.startswith("_"):
+            continue
+        if not ENVIRONMENT_NAME.fullmatch(path.stem):
+            raise ConfigError(_display(path), None, "",
+                              f"{path.stem!r} cannot be an environment's name (it names out/NAME and the rendered "
+                              "files): rename the file to lowercase letters, digits and hyphens, starting with a "
+                              "letter (at most 40), or start its name with _ if it is a shared layer")
+        if not path.is_file():
+            raise ConfigError(_display(path), None, "", "is not a file (a folder, or a link to nothing)")
+        names.append(path.stem)
+    return names
 
 
 def load_environment(config_dir: Path, name: str) -> LoadedEnvironment:
@@ -53,7 +73,8 @@ def load_environment(config_dir: Path, name: str) -> LoadedEnvironment:
         raise UnknownEnvironment(f"unknown environment {name!r} (environments in {config_dir}: {known})")
     merged = _load_chain(config_dir, name, ())
     try:
-        config = Environment.model_validate(merged.data)
+        # The region, for what only it can check (a subnet's zone is one of the region's).
+        config = Environment.model_validate(merged.data, context={"region": merged.data.get("region")})
     except ValidationError as exc:
         raise _located_error(exc, merged) from None
     files = tuple(dict.fromkeys(f for f, _ in merged.positions.values()))
@@ -76,8 +97,10 @@ def _load_chain(config_dir: Path, name: str, seen: tuple[str, ...]) -> Located:
     _, line = own.positions.pop((INHERITS_KEY,), (own.file, None))
     if parent_name is None:
         return own
-    if not isinstance(parent_name, str):
-        raise ConfigError(own.file, line, INHERITS_KEY, "must be the name of another file in the folder, without .yaml")
+    if not isinstance(parent_name, str) or not LAYER_NAME.fullmatch(parent_name):
+        raise ConfigError(own.file, line, INHERITS_KEY,
+                          f"{parent_name!r}: must be the name of another file in the same folder, without .yaml "
+                          "(letters, digits, _ and -; not a path)")
     if parent_name in seen + (name,):
         chain = " -> ".join(seen + (name, parent_name))
         raise ConfigError(own.file, line, INHERITS_KEY, f"inheritance goes in a circle: {chain}")
@@ -120,6 +143,9 @@ def _located_error(exc: ValidationError, merged: Located) -> ConfigError:
     only the most specific is shown (a bad list item rather than "not a boolean").
     """
     pending = [(error, _data_loc(error, merged.data)) for error in exc.errors()]
+    # A retired key says what replaces it: its replacement is not also "missing".
+    replaced = {loc[:-1] + (RETIRED_KEYS[loc][0],) for _, loc in pending if loc in RETIRED_KEYS}
+    pending = [(e, loc) for e, loc in pending if not (e["type"] == "missing" and loc in replaced)]
     located: list[ConfigError] = []
     while pending:
         first = pending[0][1]
@@ -135,7 +161,9 @@ def _one_error(error: dict, loc: Path_, merged: Located) -> ConfigError:
     message = error["msg"]
     if message.startswith("Value error, "):
         message = message[len("Value error, "):]
-    if error["type"] == "extra_forbidden":
+    if error["type"] == "extra_forbidden" and loc in RETIRED_KEYS:
+        message = RETIRED_KEYS[loc][1](error["input"])
+    elif error["type"] == "extra_forbidden":
         allowed = sorted(_fields_at(Environment, loc[:-1]))
         guess = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
         message = "unknown key" + (f"; did you mean {guess[0]!r}?" if guess else "") + f" (allowed: {', '.join(allowed)})"

@@ -11,7 +11,8 @@ from __future__ import annotations
 import ipaddress
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator,
+                      model_validator)
 from pydantic_core import core_schema
 
 from generator.config import aws_limits
@@ -54,6 +55,8 @@ EndpointName = Annotated[str, AwsLimited(aws_limits.ENDPOINT, in_schema=("patter
 Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 VpcId = Annotated[str, StringConstraints(pattern=r"^vpc-([0-9a-f]{8}|[0-9a-f]{17})$")]
 SubnetId = Annotated[str, StringConstraints(pattern=r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$")]
+# An availability zone's name: its region's and a letter (eu-west-1a).
+ZoneName = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]+[a-z]$")]
 RouteTableId = Annotated[str, StringConstraints(pattern=r"^rtb-([0-9a-f]{8}|[0-9a-f]{17})$")]
 # An existing role: its name, or its ARN (which may carry a path: arn:aws:iam::ACCOUNT:role/service-role/NAME).
 # A name is IAM's 1-64 ASCII letters, digits and _+=,.@- (AWS writes [\w+=,.@-] and means ASCII;
@@ -109,14 +112,61 @@ class AdoptedNetwork(Strict):
     vpc_endpoints: dict[str, VpcEndpointId] = {}
 
 
+class PrivateSubnet(Strict):
+    """A private subnet and its availability zone, as DescribeSubnets gives it: an interface
+    endpoint takes at most one subnet per zone, so render must know each subnet's."""
+
+    id: SubnetId
+    zone: ZoneName
+
+    @field_validator("zone")
+    @classmethod
+    def _in_the_region(cls, value: str, info: ValidationInfo) -> str:
+        region = (info.context or {}).get("region")  # the loader's: the environment's region, as written
+        known = isinstance(region, str) and region in aws_limits.REGIONS  # else the region's own error says why
+        if known and not (value.startswith(region) and len(value) == len(region) + 1):
+            raise ValueError(f"{value!r} is not a zone of the environment's region {region} (a zone is the region's "
+                             f"name and a letter: {region}a, {region}b, ...)")
+        return value
+
+
+def _private_subnet_ids_retired(value: object) -> str:
+    """How to write the retired network.private_subnet_ids as network.private_subnets."""
+    ids = [str(v) for v in value] if isinstance(value, list) and value else ["subnet-..."]
+    items = ", ".join(f"{{id: {subnet}, zone: ZONE}}" for subnet in ids)
+    return (f"replaced by network.private_subnets, which says each subnet's availability zone (an interface "
+            f"endpoint takes one subnet per zone): write private_subnets: [{items}], the zones from aws ec2 "
+            f"describe-subnets --subnet-ids {' '.join(ids)} --query 'Subnets[].[SubnetId,AvailabilityZone]'")
+
+
+# Keys an earlier tfgen read, by their path: what replaces each (its new key, and how to rewrite the
+# old value), for the loader to say instead of "unknown key".
+RETIRED_KEYS = {("network", "private_subnet_ids"): ("private_subnets", _private_subnet_ids_retired)}
+
+
 class Network(Strict):
     """The existing network the workload layer sits on (the plan takes it as given)."""
 
     vpc_id: VpcId
     vpc_cidr: str
-    private_subnet_ids: list[SubnetId] = Field(min_length=1)
+    # Jobs and Studio use every one; each interface endpoint the first of each zone, in this order.
+    private_subnets: list[PrivateSubnet] = Field(min_length=1)
     route_table_ids: list[RouteTableId] = Field(min_length=1)
     adopt_existing: AdoptedNetwork = AdoptedNetwork()
+
+    @property
+    def subnet_ids(self) -> tuple[str, ...]:
+        """Every private subnet's ID, in the YAML's order."""
+        return tuple(subnet.id for subnet in self.private_subnets)
+
+    @field_validator("private_subnets")
+    @classmethod
+    def _listed_once(cls, value: list[PrivateSubnet]) -> list[PrivateSubnet]:
+        ids = [subnet.id for subnet in value]
+        for index, subnet in enumerate(ids):
+            if subnet in ids[:index]:
+                raise ValueError(f"{subnet} is listed twice (items {ids.index(subnet)} and {index})")
+        return value
 
     @field_validator("vpc_cidr")
     @classmethod
@@ -137,7 +187,7 @@ class Ecr(Strict):
     enabled: bool = True
     shared_repos: list[Slug] = ["base-sklearn", "base-pytorch", "base-xgboost"]
     project_repos: list[Slug] = ["preprocessing", "training", "inference"]
-    # The newest N images of those neither untagged nor released (commit-SHA builds).
+    # The newest N images with a build tag (docs/images.md).
     image_retention: int = Field(default=10, ge=1, le=10_000)
     # Untagged images (superseded pushes, failed builds) expire this many days after their push.
     untagged_expiry_days: int = Field(default=7, ge=1, le=3650)
@@ -146,6 +196,9 @@ class Ecr(Strict):
     release_tag_prefixes: list[TagPrefix] = ["release-", "v"]
     # How many images of each release prefix are kept (the newest; older ones expire).
     release_images_kept: int = Field(default=1000, ge=1, le=10_000)
+    # CI tags every build with this prefix and the commit (build-3f9c2e1): its own rule counts
+    # exactly these images, so the newest image_retention builds stay whatever else is pushed.
+    build_tag_prefix: TagPrefix = Field(default="build-", validate_default=True)
 
     @field_validator("release_tag_prefixes")
     @classmethod
@@ -153,6 +206,19 @@ class Ecr(Strict):
         if len(set(value)) != len(value):
             raise ValueError("a prefix is listed twice (ECR refuses a policy whose rules repeat a prefix)")
         return value
+
+    @field_validator("build_tag_prefix")
+    @classmethod
+    def _build_prefix_apart_from_releases(cls, value: str, info: ValidationInfo) -> str:
+        # A tag starting with both would be a release to one rule and a build to another: a
+        # release prefix would keep builds, or the build count would take in every release.
+        for release in info.data.get("release_tag_prefixes", []):
+            if value.startswith(release) or release.startswith(value):
+                raise ValueError(f"{value!r} and the release prefix {release!r}: a tag could start with both; "
+                                 "pick a build prefix that starts with no release prefix and that no release "
+                                 "prefix starts with")
+        return value
+
     # The shared repositories exist already: render `import` blocks so apply adopts them.
     adopt_existing_shared_repos: bool | list[Slug] = False
 
@@ -209,6 +275,9 @@ class VpcEndpoints(Strict):
     """Interface endpoints beyond the ones SageMaker always needs in a private VPC."""
 
     extra: list[str] = []
+    # Zones an endpoint's service is not offered in (DescribeVpcEndpointServices; `tfgen preflight`
+    # finds them): endpoint name ("sts", "studio", ...) -> zones its endpoint leaves out.
+    zones_not_offered: dict[str, list[ZoneName]] = {}
 
     @field_validator("extra")
     @classmethod
@@ -244,6 +313,10 @@ class Endpoint(Strict):
     alarm_on_no_invocations: bool = False
     # SageMaker made /aws/sagemaker/Endpoints/NAME already (the endpoint exists): import it.
     adopt_existing_log_group: bool = False
+    # A retired endpoint is no longer rendered: its alarms go. In a protected environment its log
+    # group is kept (a `removed` block): Terraform stops managing it and deletes nothing. Renaming
+    # an endpoint there is retiring the old name and declaring the new one.
+    retired: bool = False
 
 
 class RoleChoice(Strict):
@@ -291,7 +364,22 @@ class Project(RoleChoice):
 
 class Team(RoleChoice):
     description: str = ""
+    # A team's root stays while the team is in the YAML: with no project left to manage (none, or
+    # all retired) it is emptied, and its apply destroys what its state holds; deleting the team
+    # then removes the root (docs/safety.md).
     projects: dict[Slug, Project] = {}
+
+
+class AwsQuotas(Strict):
+    """The account's quotas that an organisation's size reaches first, AWS's defaults unless the
+    account has more (Service Quotas): what tfgen would create beyond them fails at apply.
+    IAM User Guide, "IAM and AWS STS quotas": roles in an account, 1,000 (at most 5,000);
+    ECR User Guide, "Amazon ECR service quotas": repositories per Region, 10,000, and images
+    per repository, 10,000, both adjustable."""
+
+    iam_roles: int = Field(default=1_000, ge=1)
+    ecr_repositories: int = Field(default=10_000, ge=1)
+    ecr_images_per_repository: int = Field(default=10_000, ge=1)
 
 
 class Environment(Strict):
@@ -309,6 +397,7 @@ class Environment(Strict):
     vpc_endpoints: VpcEndpoints = VpcEndpoints()
     backend: Backend = Backend()
     teams: dict[Slug, Team] = {}
+    aws_quotas: AwsQuotas = AwsQuotas()
 
     @field_validator("region")
     @classmethod

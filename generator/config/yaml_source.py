@@ -33,9 +33,21 @@ class Located:
     positions: dict[Path_, tuple[str, int]] = field(default_factory=dict)
 
 
+# Deeper than any environment file needs (teams.T.projects.P.endpoints.E.key is 7): an
+# alias that contains itself, or thousands of nested mappings, stop here, not in a RecursionError.
+MAX_DEPTH = 64
+# The types an environment file holds (what YAML's core schema resolves plain values to, and
+# its collections); anything else (`!foo`, `!!binary`, `!!python/...`) is refused at its line.
+PLAIN_TAGS = frozenset(f"tag:yaml.org,2002:{kind}" for kind in
+                       ("str", "int", "float", "bool", "null", "timestamp", "map", "seq"))
+
+
 def load_yaml(path: Path, display: str) -> Located:
     """Load `path`; `display` is how errors name the file (usually relative to the cwd)."""
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:  # a folder or a dangling link named x.yaml, no permission
+        raise ConfigError(display, None, "", f"cannot be read: {exc.strerror or exc}") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -55,6 +67,8 @@ def load_yaml(path: Path, display: str) -> Located:
         line = mark.line + 1 if mark else None
         problem = " ".join(p for p in (exc.context, exc.problem) if p)
         raise ConfigError(display, line, "", f"invalid YAML: {problem}") from None
+    except RecursionError:  # the composer's own recursion, on thousands of nested collections
+        raise ConfigError(display, None, "", f"invalid YAML: nested deeper than {MAX_DEPTH} levels") from None
     located = Located(data=None, file=display)
     if root is None:  # empty, or only comments: named here, not as missing fields of the file that inherits it
         raise ConfigError(display, 1, "", "the file is empty: an environment file holds settings (or `inherits:` "
@@ -75,11 +89,16 @@ class _Builder:
 
     def build(self, node: yaml.Node, path: Path_) -> object:
         self.nodes += 1
+        line = node.start_mark.line + 1
         if self.nodes > MAX_NODES:
-            raise ConfigError(
-                self.file, node.start_mark.line + 1, _dotted(path),
-                f"the document expands to more than {MAX_NODES:,} values (nested aliases?)",
-            )
+            raise ConfigError(self.file, line, _dotted(path),
+                              f"the document expands to more than {MAX_NODES:,} values (nested aliases?)")
+        if len(path) > MAX_DEPTH:
+            raise ConfigError(self.file, line, _dotted(path[:3]) + "...",
+                              f"nested deeper than {MAX_DEPTH} levels (or an alias that contains itself)")
+        if node.tag not in PLAIN_TAGS:
+            raise ConfigError(self.file, line, _dotted(path),
+                              f"the YAML tag {node.tag} is not supported: write the value without it")
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
@@ -88,7 +107,16 @@ class _Builder:
                 self.positions[path + (index,)] = (self.file, item.start_mark.line + 1)
                 items.append(self.build(item, path + (index,)))
             return items
-        return self.constructor.construct_object(node, deep=True)
+        return self._scalar(node, path)
+
+    def _scalar(self, node: yaml.ScalarNode, path: Path_) -> object:
+        """The value, or a located error for a value its tag cannot hold (`!!int ten`, the date 2026-02-30)."""
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
+            kind = node.tag.rsplit(":", 1)[1]
+            raise ConfigError(self.file, node.start_mark.line + 1, _dotted(path),
+                              f"{node.value!r} is not a valid {kind} ({exc})") from None
 
     def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict:
         result: dict = {}
@@ -99,9 +127,8 @@ class _Builder:
                 raise ConfigError(self.file, line, _dotted(path), "YAML merge keys (<<) are not supported; write the keys out")
             if not isinstance(key_node, yaml.ScalarNode):
                 raise ConfigError(self.file, line, _dotted(path), "a key must be a plain scalar")
-            key = self.constructor.construct_object(key_node)
-            if not isinstance(key, str):
-                key = str(key)
+            # The key as written: YAML 1.1 would make `007` the number 7 and `no` false.
+            key = key_node.value
             if key in result:
                 raise ConfigError(
                     self.file, line, _dotted(path + (key,)),

@@ -11,19 +11,21 @@ from generator.design.model import Design, PlatformDesign, ProjectDesign, RolePo
 from generator.design.monitoring import _alarm_topic, _endpoint, failed_job_rules, job_log_groups
 from generator.design.naming import _check_composed_names, model_package_group_name, tf_id
 from generator.design.network import gateway_endpoint, interface_endpoints, security_groups
+from generator.design.quotas import check_quotas, project_stages
 from generator.design.repositories import project_repositories, shared_repositories
 from generator.errors import ConfigError
 
 
 def design(loaded: LoadedEnvironment) -> Design:
     cfg = loaded.config
+    check_quotas(loaded)  # first: an organisation past the account's quotas is never composed
     topic = _alarm_topic(loaded) if cfg.alarms.enabled else None
     topic_arn = topic.arn if topic else None
     groups = security_groups(cfg)
     platform = PlatformDesign(
         security_groups=groups,
         gateway_endpoint=gateway_endpoint(cfg),
-        interface_endpoints=interface_endpoints(cfg, groups),
+        interface_endpoints=interface_endpoints(loaded, groups),
         shared_repositories=shared_repositories(cfg),
         log_groups=job_log_groups(cfg),
         topic=topic,
@@ -52,7 +54,7 @@ def _project(loaded: LoadedEnvironment, team: str, name: str, topic_arn: str | N
     project = cfg.teams[team].projects[name]
     path = ("teams", team, "projects", name)
     pid = tf_id(name)
-    stages = project.repos if project.repos is not None else cfg.ecr.project_repos
+    stages = project_stages(cfg, project)
     repositories = project_repositories(cfg, team, name, stages)
     group = model_package_group_name(team, name)
     role = _execution_role(loaded, team, name)
@@ -66,8 +68,12 @@ def _project(loaded: LoadedEnvironment, team: str, name: str, topic_arn: str | N
                                    _runtime_statements(loaded, team, name)))
     endpoints = tuple(
         _endpoint(cfg, endpoint_name, endpoint, topic_arn)
-        for endpoint_name, endpoint in sorted(project.endpoints.items())
+        for endpoint_name, endpoint in sorted(project.endpoints.items()) if not endpoint.retired
     )
+    # Outside protected environments, a retired endpoint is destroyed as usual: nothing to render.
+    retired_endpoints = tuple(_endpoint(cfg, endpoint_name, endpoint, None)
+                              for endpoint_name, endpoint in sorted(project.endpoints.items())
+                              if endpoint.retired and cfg.protected)
     imports: list[tuple[str, str]] = []
     if project.adopt_existing:
         # Lifecycle policies are not imported: creating one replaces what a repository has.
@@ -87,7 +93,7 @@ def _project(loaded: LoadedEnvironment, team: str, name: str, topic_arn: str | N
     return ProjectDesign(
         team=team, name=name, id=pid, description=project.description or f"{team}/{name}", imports=tuple(imports),
         repositories=repositories, model_package_group=group, role=role, policies=tuple(policies),
-        endpoints=endpoints,
+        endpoints=endpoints, retired_endpoints=retired_endpoints,
     )
 
 

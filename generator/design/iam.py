@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from generator.config import aws_limits
+from generator.config import aws_images, aws_limits
 from generator.config.loader import LoadedEnvironment
 from generator.config.models import Environment
 from generator.design.model import (Condition, Design, ExecutionRole, Principal, ProjectDesign, Repository,
@@ -103,7 +103,7 @@ def _runtime_statements(loaded: LoadedEnvironment, team: str, name: str) -> tupl
         # interface, its subnet, its groups. It supplies ec2:Vpc with the subnet and the groups
         # only: ArnEquals would be false for the interface itself, and deny every job in VPC mode.
         Statement("CreateJobNetworkInterfaces", ENI_CREATE_ACTIONS,
-                  (f"{ec2}:network-interface/*", *(f"{ec2}:subnet/{s}" for s in cfg.network.private_subnet_ids),
+                  (f"{ec2}:network-interface/*", *(f"{ec2}:subnet/{s}" for s in cfg.network.subnet_ids),
                    f"{ec2}:security-group/*"),
                   "Jobs in VPC mode: interfaces in the private subnets, with groups of this VPC (IfExists: the "
                   "new interface has no ec2:Vpc).",
@@ -115,6 +115,20 @@ def _runtime_statements(loaded: LoadedEnvironment, team: str, name: str) -> tupl
                   "Hand the job's interfaces to SageMaker and delete them afterwards, in this VPC only.", in_vpc),
         Statement("DescribeJobNetwork", NETWORK_DESCRIBE_ACTIONS, ("*",),
                   "Describe calls have no resource type: AWS grants them on * only."),
+    ]
+    # AWS's "How to use SageMaker AI execution roles" scopes a role's ECR permissions to its job's
+    # image (AppSpecification.ImageUri, AlgorithmSpecification.TrainingImage), wherever it lives:
+    # the scikit-learn image AWS provides, in AWS's registry account, is the one the plan's job
+    # tests run (tfgen accept --jobs). The project's own repositories are the workload policy's.
+    image = aws_images.sklearn_repository_arn(region)
+    if image:
+        statements.append(Statement("PullSageMakerProvidedImage", ECR_PULL_ACTIONS, (image,),
+                                    "The scikit-learn image AWS provides for SageMaker in this region (the plan's "
+                                    "job tests): AWS's registry, not this account's."))
+        if not cfg.ecr.enabled:  # else the workload policy grants it
+            statements.append(Statement("AllowEcrAuthorization", ECR_AUTH_ACTIONS, ("*",),
+                                        "The registry login token is account-wide: AWS grants it on * only."))
+    statements += [
         Statement("ListDataBuckets", S3_BUCKET_ACTIONS, tuple(f"arn:aws:s3:::{b}" for b in buckets),
                   "The data buckets named in the YAML (data_buckets)."),
         Statement("ReadWriteData", S3_OBJECT_ACTIONS, tuple(f"arn:aws:s3:::{b}/*" for b in buckets),

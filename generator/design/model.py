@@ -49,7 +49,7 @@ class LifecycleRule:
 
     priority: int
     description: str
-    tag_status: str  # "untagged", "tagged" (with a prefix) or "any" (must be last)
+    tag_status: str  # "untagged" or "tagged" (with a prefix); tfgen renders no "any" rule
     count_type: str  # "sinceImagePushed" (count_number days) or "imageCountMoreThan"
     count_number: int
     tag_prefix: str | None = None
@@ -59,7 +59,7 @@ class LifecycleRule:
 class Repository:
     id: str
     name: str
-    retention: int  # the newest images kept of those neither untagged nor released
+    retention: int  # the newest build-tagged images kept
     lifecycle: tuple[LifecycleRule, ...] = ()
 
     @property
@@ -252,6 +252,7 @@ class ProjectDesign:
     policies: tuple[RolePolicy, ...]  # the workload policy; with a created role, also its runtime policy
     endpoints: tuple[EndpointMonitoring, ...]
     imports: tuple[tuple[str, str], ...] = ()  # (address, import id) of resources to adopt
+    retired_endpoints: tuple[EndpointMonitoring, ...] = ()  # protected environments: log groups kept
 
     @property
     def role_name(self) -> str:
@@ -275,7 +276,13 @@ class ProjectDesign:
     @property
     def retained(self) -> tuple[str, ...]:
         """What a retired project leaves in place: its stateful resources and their lifecycle policies."""
-        return (*self.stateful, *(f"aws_ecr_lifecycle_policy.{r.id}" for r in self.repositories))
+        return (*self.stateful, *(f"aws_ecr_lifecycle_policy.{r.id}" for r in self.repositories),
+                *self.retired_log_groups)
+
+    @property
+    def retired_log_groups(self) -> tuple[str, ...]:
+        """The log groups of its retired endpoints (protected environments): kept, no longer managed."""
+        return tuple(f"aws_cloudwatch_log_group.{e.id}" for e in self.retired_endpoints)
 
 
 @dataclass(frozen=True)
@@ -284,6 +291,18 @@ class TeamDesign:
     description: str
     projects: tuple[ProjectDesign, ...]
     retired: tuple[ProjectDesign, ...] = ()  # rendered as `removed` blocks (protected environments only)
+
+    @property
+    def kept(self) -> tuple[str, ...]:
+        """What its root's `removed` blocks keep: retired projects' resources, retired endpoints' log groups."""
+        return (*(a for p in self.retired for a in p.retained),
+                *(a for p in self.projects for a in p.retired_log_groups))
+
+    @property
+    def emptied(self) -> bool:
+        """No project left to manage: its root stays, with its backend and no resources, so that its
+        apply destroys what its state still holds (docs/safety.md)."""
+        return not self.projects
 
     @property
     def lifecycle_policies(self) -> tuple[LifecyclePolicy, ...]:

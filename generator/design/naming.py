@@ -73,6 +73,14 @@ def _check_composed_names(loaded: LoadedEnvironment, result: Design) -> None:
     seen_groups: dict[str, tuple[str, str]] = {}
     seen_endpoints: dict[str, tuple[str, str]] = {}
     for team in result.teams:
+        managed = {e.id: p.name for p in team.projects for e in p.endpoints}
+        for project in team.projects:
+            for endpoint in project.retired_endpoints:  # its `removed` block and a resource at one address
+                if endpoint.id in managed:
+                    fail(("teams", team.name, "projects", project.name, "endpoints", endpoint.name, "retired"),
+                         f"{team.name}/{managed[endpoint.id]} declares this endpoint's log group again, in the same "
+                         "root: an endpoint that moves between a team's projects keeps its log group as it is; "
+                         "delete this retired entry")
         for project in team.projects + team.retired:
             path = ("teams", team.name, "projects", project.name)
             group = project.model_package_group

@@ -6,9 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from generator.config import aws_limits
+from generator.config.loader import LoadedEnvironment
 from generator.config.models import Environment
 from generator.design.model import GatewayEndpoint, InterfaceEndpoint, SecurityGroup, SgRule
 from generator.design.naming import tf_id
+from generator.errors import ConfigError
 
 HTTPS, NFS, INFERENCE_CONTAINER = 443, 2049, 8080
 STUDIO_APPS = (8192, 65535)
@@ -90,13 +92,46 @@ def gateway_endpoint(cfg: Environment) -> GatewayEndpoint:
                            f"{cfg.tag_prefix}-s3")
 
 
-def interface_endpoints(cfg: Environment, groups: tuple[SecurityGroup, ...]) -> tuple[InterfaceEndpoint, ...]:
+def interface_endpoints(loaded: LoadedEnvironment, groups: tuple[SecurityGroup, ...]) -> tuple[InterfaceEndpoint, ...]:
     """AWS's required interface endpoints and the YAML's extra ones, all in the vpc-endpoints group."""
+    cfg = loaded.config
     net = cfg.network
     endpoints_group = next(g.id for g in groups if g.role == "vpc-endpoints")
+    names = (*aws_limits.REQUIRED_INTERFACE_ENDPOINTS, *cfg.vpc_endpoints.extra)
+    _check_zones_not_offered(loaded, names)
     return tuple(
         InterfaceEndpoint(tf_id(name), aws_limits.interface_service_name(cfg.region, name), name, net.vpc_id,
-                          tuple(net.private_subnet_ids), endpoints_group,
+                          endpoint_subnets(cfg, name), endpoints_group,
                           f"{cfg.tag_prefix}-{tf_id(name).replace('_', '-')}")
-        for name in (*aws_limits.REQUIRED_INTERFACE_ENDPOINTS, *cfg.vpc_endpoints.extra)
+        for name in names
     )
+
+
+def endpoint_subnets(cfg: Environment, name: str) -> tuple[str, ...]:
+    """The subnets of one interface endpoint: the first private subnet the YAML lists in each zone
+    (AWS takes one subnet per zone: DuplicateSubnetsInSameZone), less the zones the YAML says its
+    service is not offered in (AWS: InvalidParameter, the service does not support the zone)."""
+    left_out = set(cfg.vpc_endpoints.zones_not_offered.get(name, ()))
+    first: dict[str, str] = {}
+    for subnet in cfg.network.private_subnets:
+        if subnet.zone not in left_out:
+            first.setdefault(subnet.zone, subnet.id)
+    return tuple(first.values())
+
+
+def _check_zones_not_offered(loaded: LoadedEnvironment, names: tuple[str, ...]) -> None:
+    cfg = loaded.config
+    zones = list(dict.fromkeys(subnet.zone for subnet in cfg.network.private_subnets))
+    for name, left_out in cfg.vpc_endpoints.zones_not_offered.items():
+        path = ("vpc_endpoints", "zones_not_offered", name)
+        file, line = loaded.where(path)
+        if name not in names:
+            raise ConfigError(file, line, ".".join(path), f"{name!r} is not an interface endpoint this environment "
+                                                          f"renders ({', '.join(names)})")
+        for zone in left_out:
+            if zone not in zones:
+                raise ConfigError(file, line, ".".join(path), f"no private subnet is in {zone} (the private subnets' "
+                                                              f"zones: {', '.join(zones)})")
+        if not set(zones) - set(left_out):
+            raise ConfigError(file, line, ".".join(path), f"leaves the {name} endpoint no zone: add a private subnet "
+                                                          "in a zone its service is offered in")

@@ -31,17 +31,22 @@ def _repository(cfg: Environment, rid: str, name: str, retention: int) -> Reposi
 
 
 def image_lifecycle(ecr, keep: int) -> tuple[LifecycleRule, ...]:
-    """Untagged images go after D days; each release prefix keeps its own newest images, which
-    the last rule can then never expire (ECR: an image a higher-priority rule selects by its
-    tags is out of reach of lower ones); the last rule, on any tag, keeps the newest N of the rest."""
+    """Untagged images go D days after their push; each release prefix, then the build prefix,
+    keeps its own newest images. ECR ranks, for each rule, every image it selects, and never
+    lets a rule expire an image a higher-priority rule selected (ECR user guide, "Lifecycle
+    policy evaluation rules"): so a release is out of the build rule's reach, and the build
+    rule counts build tags only, however many releases or untagged pushes come after them.
+    No rule selects an image whose tags start with no prefix: the policy never expires one.
+    (A last tagStatus any rule would rank every image, releases included, and expire each
+    unselected one beyond its newest N: it cannot mean "N of the others".)"""
     releases = tuple(
-        LifecycleRule(2 + index, f"Keep the {ecr.release_images_kept} most recent {prefix}* releases", "tagged",
-                      "imageCountMoreThan", ecr.release_images_kept, prefix)
+        LifecycleRule(2 + index, f"Keep the {ecr.release_images_kept} most recent images tagged {prefix}*",
+                      "tagged", "imageCountMoreThan", ecr.release_images_kept, prefix)
         for index, prefix in enumerate(ecr.release_tag_prefixes))
     return (
         LifecycleRule(1, f"Expire untagged images {ecr.untagged_expiry_days} days after their push", "untagged",
                       "sinceImagePushed", ecr.untagged_expiry_days),
         *releases,
-        LifecycleRule(2 + len(releases), f"Keep the {keep} most recent of the other images", "any",
-                      "imageCountMoreThan", keep),
+        LifecycleRule(2 + len(releases), f"Keep the {keep} most recent images tagged {ecr.build_tag_prefix}*",
+                      "tagged", "imageCountMoreThan", keep, ecr.build_tag_prefix),
     )

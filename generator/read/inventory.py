@@ -4,19 +4,21 @@ The HCL is read root by root by generator/read/hcl.py (tfgen's own layout line b
 anything else by HashiCorp's HCL parser; references and `jsonencode` resolved as Terraform
 would; each block's file and line), shared between this process and child processes when
 the tree is large. A plan (`terraform show -json`) is read into the same shape, so every
-rule runs unchanged on either input.
+rule runs unchanged on either input. Beside the resources: what else the HCL holds that the
+inventory does not (module calls, data sources, provisioners, `count`...), and every file
+terraform would read under out/ENV with the manifest's hash of each (generator/read/sources.py).
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator.errors import TfgenError
-from generator.read.hcl import REF, Block, HclReadError, RootBlocks, read_root
+from generator.read.hcl import REF, Block, Construct, HclReadError, RootBlocks, read_root
+from generator.read.sources import Sources, configuration_files, configuration_folders, read_sources
 
 
 @dataclass
@@ -51,6 +53,8 @@ class Inventory:
     roots: list[str] = field(default_factory=list)
     resources: list[Resource] = field(default_factory=list)
     providers: list[Provider] = field(default_factory=list)
+    constructs: list[Construct] = field(default_factory=list)  # from the HCL, whatever a plan replaces
+    sources: Sources | None = None  # every file terraform reads under out/ENV, and the manifest's hashes
     _index: dict | None = field(default=None, repr=False, compare=False)
     _by_type: dict | None = field(default=None, repr=False, compare=False)
     _indexed: dict = field(default_factory=dict, repr=False, compare=False)  # index -> (list, length) it was built from
@@ -81,8 +85,9 @@ class Inventory:
 
 
 def roots_of(out_env: Path) -> list[str]:
-    """Every folder under out/ENV that holds .tf files, as a relative path."""
-    return sorted({str(p.parent.relative_to(out_env)) for p in out_env.rglob("*.tf") if ".terraform" not in p.parts})
+    """Every folder under out/ENV that holds files terraform reads as configuration (.tf,
+    .tf.json), as a relative path."""
+    return configuration_folders(out_env)
 
 
 # Below this much HCL, a child reading half the roots saves less than it costs to start;
@@ -92,10 +97,11 @@ PARALLEL_FROM_BYTES = 2_000_000
 
 @dataclass
 class Root:
-    """One root as read: its resources and its aws provider blocks."""
+    """One root as read: its resources, its aws provider blocks, and what else was found."""
     name: str  # "platform" or "teams/TEAM"
     resources: list[Resource]
     providers: list[Provider]
+    constructs: list[Construct] = field(default_factory=list)
 
 
 def read_roots(out_env: Path) -> Iterator[Root]:
@@ -105,7 +111,7 @@ def read_roots(out_env: Path) -> Iterator[Root]:
     if not out_env.is_dir():
         raise TfgenError(f"{out_env} does not exist: run `tfgen render {out_env.name}` first")
     roots = roots_of(out_env)
-    sizes = {root: sum(p.stat().st_size for p in (out_env / root).glob("*.tf")) for root in roots}
+    sizes = {root: sum(p.stat().st_size for p in configuration_files(out_env / root)) for root in roots}
     processes = min(os.cpu_count() or 1, len(roots))
     try:
         if processes > 1 and sum(sizes.values()) >= PARALLEL_FROM_BYTES:
@@ -114,7 +120,7 @@ def read_roots(out_env: Path) -> Iterator[Root]:
             read = ((root, read_root(out_env, root)) for root in roots)
         for root, blocks in read:
             yield Root(root, [_resource(root, block) for block in blocks.resources],
-                       [Provider(root, p.file, p.line, p.values) for p in blocks.providers])
+                       [Provider(root, p.file, p.line, p.values) for p in blocks.providers], blocks.constructs)
     except HclReadError as error:
         raise TfgenError(f"{out_env.as_posix()}/{error}") from None
 
@@ -126,12 +132,15 @@ def from_roots(roots: Iterable[Root]) -> Inventory:
         inventory.roots.append(root.name)
         inventory.resources += root.resources
         inventory.providers += root.providers
+        inventory.constructs += root.constructs
     return inventory
 
 
 def from_hcl(out_env: Path) -> Inventory:
-    """Every root of out_env."""
-    return from_roots(read_roots(out_env))
+    """Every root of out_env, and the files terraform would read there."""
+    inventory = from_roots(read_roots(out_env))
+    inventory.sources = read_sources(out_env)
+    return inventory
 
 
 def _read_shared(out_env: Path, largest_first: list[str], processes: int) -> Iterator[tuple[str, RootBlocks]]:
@@ -173,62 +182,3 @@ def first_block(value: object) -> dict:
         return value[0] if value and isinstance(value[0], dict) else {}
     return value if isinstance(value, dict) else {}
 
-
-# --- plans -------------------------------------------------------------------------------
-
-
-def plan_root(plan: dict) -> str | None:
-    """The root a plan belongs to, from the Team tag tfgen puts in every provider block."""
-    provider = plan.get("configuration", {}).get("provider_config", {}).get("aws", {})
-    tags = first_block(provider.get("expressions", {}).get("default_tags", {})).get("tags", {}).get("constant_value", {})
-    team = tags.get("Team")
-    if not team:
-        return None
-    return "platform" if team == "platform" else f"teams/{team}"
-
-
-def merge_plan(inventory: Inventory, plan_path: Path) -> str:
-    """Replace one root's resources and provider with what the plan says it will create."""
-    try:
-        plan = json.loads(plan_path.read_text())
-    except (OSError, ValueError) as exc:
-        raise TfgenError(f"{plan_path}: not a plan in JSON ({exc}); make it with `terraform show -json PLAN`") from None
-    if "planned_values" not in plan:
-        raise TfgenError(f"{plan_path}: no planned_values; make it with `terraform show -json PLAN`")
-    root = plan_root(plan)
-    if root is None:
-        raise TfgenError(f"{plan_path}: its provider block has no Team tag, so it is not a plan of a tfgen root")
-    hcl = {r.local_address: r for r in inventory.resources if r.root == root}
-    config_resources = {r["address"]: r for r in plan.get("configuration", {}).get("root_module", {}).get("resources", [])}
-    planned = []
-    for item in plan["planned_values"].get("root_module", {}).get("resources", []):
-        if item.get("mode") != "managed":
-            continue
-        values = dict(item.get("values") or {})
-        # A value unknown until apply (it refers to what does not exist yet) is what the root's HCL
-        # says, references and all (a policy naming the topic's ARN); else the reference itself.
-        source = hcl.get(item["address"])
-        for key, expression in config_resources.get(item["address"], {}).get("expressions", {}).items():
-            refs = expression.get("references") if isinstance(expression, dict) else None
-            if refs and values.get(key) is None:
-                whole = [r for r in refs if r.count(".") == 1]
-                values[key] = source.values[key] if source and key in source.values else \
-                    REF + (whole[0] if whole else refs[0])
-        planned.append(Resource(
-            root=root, type=item["type"], name=item["name"],
-            file=source.file if source else f"{plan_path.name}", line=source.line if source else None,
-            values=values,
-            # The plan's JSON does not carry lifecycle settings: they come from the root's HCL.
-            prevent_destroy=source.prevent_destroy if source else False,
-        ))
-    inventory.resources = [r for r in inventory.resources if r.root != root] + planned
-    provider = plan["configuration"]["provider_config"]["aws"]["expressions"]
-    values = {key: (expr.get("constant_value") if isinstance(expr, dict) else
-                    {"tags": first_block(expr).get("tags", {}).get("constant_value", {})})
-              for key, expr in provider.items()}
-    old = next((p for p in inventory.providers if p.root == root), None)
-    inventory.providers = [p for p in inventory.providers if p.root != root] + [
-        Provider(root, old.file if old else plan_path.name, old.line if old else None, values)]
-    if root not in inventory.roots:
-        inventory.roots.append(root)
-    return root

@@ -24,6 +24,9 @@ from generator.render.align import align_attributes
 _CHECKOUT_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 TEMPLATES = _CHECKOUT_TEMPLATES if _CHECKOUT_TEMPLATES.is_dir() else Path(__file__).resolve().parents[1] / "templates"
 PLATFORM_ROOT = "platform"
+# The file of a team root that manages nothing (teams/TEAM/emptied.tf): a root whose last render
+# had it may leave out/ENV; any other would leave its resources in AWS, unmanaged (orphans.py).
+EMPTIED = "emptied.tf"
 
 
 @dataclass(frozen=True)
@@ -138,18 +141,19 @@ def render_loaded(loaded: LoadedEnvironment) -> Rendered:
     retained: dict[str, list[str]] = {}
     for team in the_design.teams:
         root = f"teams/{team.name}"
-        if team.projects or team.retired:
-            _team_root(root, team, common, emit)
+        _team_root(root, team, common, emit)  # while the team is in the YAML, emptied or not
         if team.projects:
             stateful[root] = sorted(a for p in team.projects for a in p.stateful)
-        if team.retired:
-            retained[root] = sorted(a for p in team.retired for a in p.retained)
+        if team.kept:
+            retained[root] = sorted(team.kept)
     return Rendered(env=loaded.name, files=dict(sorted(files.items())), protected=the_design.protected,
                     stateful=stateful, retained=retained)
 
 
 def _team_root(root: str, team: TeamDesign, common, emit) -> None:
     common(root, team.name)
+    if team.emptied:
+        emit(root, f"team/{EMPTIED}.j2", team=team)
     if team.projects:
         emit(root, "team/model_registry.tf.j2", team=team)
         emit(root, "team/iam.tf.j2", team=team)
@@ -158,7 +162,7 @@ def _team_root(root: str, team: TeamDesign, common, emit) -> None:
         emit(root, "team/ecr.tf.j2", team=team)
     if any(project.endpoints for project in team.projects):
         emit(root, "team/endpoints.tf.j2", team=team)
-    if team.retired:
+    if team.kept:
         emit(root, "team/retired.tf.j2", team=team)
     imports = [i for project in team.projects for i in project.imports]
     if imports:

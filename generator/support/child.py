@@ -111,7 +111,7 @@ def serve(function: str, warm_up: str | None, requests_fd: int, answers_fd: int)
     """The child's loop: answer requests until the parent closes its end (or kills it)."""
     # No cyclic collection: it would walk what the child loads (the IAM catalogue's million
     # objects) again and again while it loads, and the child is killed when done. With the
-    # stand-in for pydantic's plugin loader (generator/cli.py) it is what lets both processes
+    # stand-in for pydantic's plugin loader (generator/cli/group.py) it is what lets both processes
     # of a small check end together (docs/benchmarks.md, "Start-up tricks, measured").
     gc.disable()
     with os.fdopen(requests_fd, "rb") as requests, os.fdopen(answers_fd, "wb") as answers:

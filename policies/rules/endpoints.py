@@ -1,4 +1,5 @@
-"""The VPC endpoints SageMaker needs in a private VPC (TFG-EP-001)."""
+"""The VPC endpoints SageMaker needs in a private VPC (TFG-EP-001), each interface endpoint in the
+zones AWS takes (TFG-EP-002)."""
 
 from __future__ import annotations
 
@@ -36,8 +37,9 @@ def vpc_endpoints(inv: Inventory, exp: Expected) -> Iterator[Violation]:
         problems = []
         if v.get("vpc_endpoint_type") != "Interface":
             problems.append("must be an Interface endpoint")
-        if sorted(as_list(v.get("subnet_ids"))) != sorted(net.private_subnet_ids):
-            problems.append(f"subnets {sorted(as_list(v.get('subnet_ids')))}, not the YAML's private subnets")
+        outside = [s for s in as_list(v.get("subnet_ids")) if s not in net.subnet_ids]
+        if outside:
+            problems.append(f"subnets {outside} are not among the YAML's private subnets")
         if v.get("private_dns_enabled") is not True:
             problems.append("private DNS must be on (jobs call AWS's usual names)")
         groups = [inv.find(endpoint.root, ref) for ref in as_list(v.get("security_group_ids"))]
@@ -52,3 +54,31 @@ def vpc_endpoints(inv: Inventory, exp: Expected) -> Iterator[Violation]:
             yield Violation("TFG-EP-001", "platform", None, None, f"the {name} endpoint ({service}) is missing")
         for extra in found[1:]:
             yield at("TFG-EP-001", extra, f"a second {name} endpoint")
+
+
+@rule("TFG-EP-002", "Each interface endpoint has one subnet in each zone of the YAML's private subnets, but the "
+                    "zones the YAML says its service is not offered in: AWS refuses two subnets in one zone "
+                    "(DuplicateSubnetsInSameZone) and a zone the service is not offered in; the zones are the "
+                    "YAML's.")
+def endpoint_zones(inv: Inventory, exp: Expected) -> Iterator[Violation]:
+    services, zones = exp.interface_services(), exp.subnet_zones()
+    for endpoint in inv.of_type("aws_vpc_endpoint"):
+        name = services.get(str(endpoint.values.get("service_name")))
+        if name is None or endpoint.values.get("vpc_endpoint_type") != "Interface":
+            continue  # the gateway, or an endpoint TFG-EP-001 reports
+        by_zone: dict[str, list[str]] = {}
+        for subnet in as_list(endpoint.values.get("subnet_ids")):
+            if subnet in zones:  # another subnet is TFG-EP-001's
+                by_zone.setdefault(zones[subnet], []).append(subnet)
+        wanted = exp.endpoint_zones(name)
+        for zone, subnets in sorted(by_zone.items()):
+            if len(subnets) > 1:
+                yield at("TFG-EP-002", endpoint, f"{name}: {len(subnets)} subnets in {zone} ({', '.join(subnets)}); "
+                                                 "AWS takes one a zone (DuplicateSubnetsInSameZone)")
+            if zone not in wanted:
+                yield at("TFG-EP-002", endpoint, f"{name}: a subnet in {zone}, which the YAML says its service is "
+                                                 "not offered in (vpc_endpoints.zones_not_offered)")
+        missing = [zone for zone in wanted if zone not in by_zone]
+        if missing:
+            yield at("TFG-EP-002", endpoint, f"{name}: no subnet in {', '.join(missing)} (the YAML's private subnets' "
+                                             "zones, each with one subnet of the endpoint)")

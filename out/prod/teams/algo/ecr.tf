@@ -15,20 +15,20 @@ locals {
       },
       {
         rulePriority = 2
-        description  = "Keep the 1000 most recent release-* releases"
+        description  = "Keep the 1000 most recent images tagged release-*"
         selection    = { tagStatus = "tagged", tagPrefixList = ["release-"], countType = "imageCountMoreThan", countNumber = 1000 }
         action       = { type = "expire" }
       },
       {
         rulePriority = 3
-        description  = "Keep the 1000 most recent v* releases"
+        description  = "Keep the 1000 most recent images tagged v*"
         selection    = { tagStatus = "tagged", tagPrefixList = ["v"], countType = "imageCountMoreThan", countNumber = 1000 }
         action       = { type = "expire" }
       },
       {
         rulePriority = 4
-        description  = "Keep the 10 most recent of the other images"
-        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 10 }
+        description  = "Keep the 10 most recent images tagged build-*"
+        selection    = { tagStatus = "tagged", tagPrefixList = ["build-"], countType = "imageCountMoreThan", countNumber = 10 }
         action       = { type = "expire" }
       },
     ]

@@ -184,6 +184,17 @@ resource "aws_iam_role_policy" "anti_money_laundering_runtime" {
         ]
         Resource = ["*"]
       },
+      # The scikit-learn image AWS provides for SageMaker in this region (the plan's job tests): AWS's registry, not this account's.
+      {
+        Sid    = "PullSageMakerProvidedImage"
+        Effect = "Allow"
+        Action = [
+          "ecr:BatchCheckLayerAvailability",
+          "ecr:BatchGetImage",
+          "ecr:GetDownloadUrlForLayer",
+        ]
+        Resource = ["arn:aws:ecr:eu-west-1:141502667606:repository/sagemaker-scikit-learn"]
+      },
       # The data buckets named in the YAML (data_buckets).
       {
         Sid      = "ListDataBuckets"
