@@ -32,7 +32,7 @@ def assert_refused(result, *fragments: str) -> None:
         assert fragment in result.output, result.output
 
 
-@pytest.mark.parametrize("name", ["...", "..", "prod\nresource \"x\" \"y\" {}", "Prod", "a b", "prod.old"])
+@pytest.mark.parametrize("name", ["...", "..", "prod\nresource \"x\" \"y\" {}", "-prod", "a b", "prod.old"])
 def test_a_file_whose_name_cannot_be_an_environment_is_refused_and_nothing_is_rendered(config_dir, tmp_path, name):
     """The name becomes out/NAME and the header comment of every file: `...yaml` rendered into
     out/.., a newline put HCL into every rendered file."""
@@ -84,6 +84,24 @@ def test_tags_and_impossible_values_are_located_errors(config_dir, tmp_path, val
 def test_an_alias_that_contains_itself_is_an_error(config_dir, tmp_path):
     (config_dir / "test.yaml").write_text(MINIMAL + "vpc_endpoints:\n  extra: &loop [*loop]\n")
     assert_refused(render(config_dir, tmp_path / "out", "test"), "test.yaml:16: ", "nested deeper than")
+
+
+def test_fifty_thousand_nested_lists_are_an_error_not_a_crash(config_dir, tmp_path):
+    """libyaml composes in C, where no RecursionError can stop it: its scanner refuses such a
+    depth itself, and that is a located error too, in a process of its own, as a user runs it."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    (config_dir / "test.yaml").write_text(MINIMAL + "tags: " + "[" * 50_000 + "]" * 50_000 + "\n")
+    result = subprocess.run([sys.executable, "-c", "from generator.cli import main; main()", "--config-dir",
+                             str(config_dir), "--out-dir", str(tmp_path / "out"), "render", "test"],
+                            capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert result.returncode == 1, (result.returncode, result.stderr[-500:])
+    assert "test.yaml:15: invalid YAML: while increasing flow level exceeded maximum nesting depth" \
+        in result.stderr, result.stderr
 
 
 def test_six_hundred_nested_mappings_are_an_error_not_a_recursion_error(config_dir, tmp_path):

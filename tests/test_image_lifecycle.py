@@ -195,7 +195,8 @@ def test_untagged_images_go_after_the_yamls_days_and_not_before():
     days = yaml_settings("staging").ecr.untagged_expiry_days
     policy = next(iter(rendered_policies("staging").values()))
     images = [Image("day older", (), ago(days + 1)), Image("hour older", (), ago(days, hours=1)),
-              Image("hour younger", (), ago(days, hours=-1)), Image("today", (), ago(0, hours=1))]
+              Image("hour younger", (), ago(days, hours=-1)), Image("today", (), ago(0, hours=1)),
+              Image("exactly", (), ago(days))]  # not *more* than D days ago: stays
     assert expired(policy, images, NOW) == {"day older", "hour older"}
 
 

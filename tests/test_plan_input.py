@@ -40,6 +40,7 @@ def plan_of(environment: str, account: str, resources: list | None = None) -> di
 
 @pytest.mark.parametrize("plan", [
     "null", "[]", "7", '"text"', "{", {"planned_values": None}, {"planned_values": {"root_module": []}},
+    '{"planned_values": ' + "[" * 100_000 + "]" * 100_000 + "}",  # deeper than Python's json recurses
     {"planned_values": {"root_module": {"resources": [5]}}},
     {"planned_values": {"root_module": {"resources": [{"address": 1, "type": [], "name": {}}]}}},
     {"planned_values": {}, "configuration": []},

@@ -406,7 +406,12 @@ def test_the_example_ci_applies_the_reviewed_plan_not_a_fresh_one():
     uploaded = next(s for s in plan_steps if s.get("uses", "").startswith("actions/upload-artifact"))["with"]
     downloaded = next(s for s in apply_steps if s.get("uses", "").startswith("actions/download-artifact"))["with"]
     assert downloaded["name"] == uploaded["name"]
-    assert uploaded["path"] == f"{downloaded['path']}/tfplan"
+    # The plan and the lock file it was made with, downloaded where apply reads them, before init.
+    assert uploaded["path"].splitlines() == [f"{downloaded['path']}/tfplan", f"{downloaded['path']}/.terraform.lock.hcl"]
+    assert uploaded["include-hidden-files"] is True
+    order = [s.get("uses", s.get("run", "")) for s in apply_steps]
+    assert order.index(next(o for o in order if o.startswith("actions/download-artifact"))) < \
+        order.index("terraform -chdir=${{ matrix.root }} init -input=false")
     applies = [s["run"] for s in apply_steps if "apply" in s.get("run", "")]
     assert applies == ["terraform -chdir=${{ matrix.root }} apply -input=false tfplan"]
     assert any("tfgen check ${{ matrix.env }}" in s.get("run", "") and "--plan" in s["run"] for s in plan_steps)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import subprocess
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from generator.errors import TfgenError
+from generator.read.sources import read_by_terraform
 
 
 class UnknownRevision(TfgenError):
@@ -21,10 +22,6 @@ class AffectedRoot:
     root: str  # e.g. out/prod/teams/rc
     env: str
     status: str  # "changed", "added" or "removed"
-
-
-# The files Terraform reads in a root's folder.
-TERRAFORM_READS = (".tf", ".tf.json")
 
 
 def _run_git(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
@@ -69,7 +66,8 @@ def affected(base: str, out_dir: Path) -> list[AffectedRoot]:
     # A file not yet committed changes a root only if Terraform reads it: a local plan
     # (tfplan, plan.json) or a note beside the root's files does not.
     changed += [f"A\t{p}" for p in _git(["ls-files", "--others", "--exclude-standard", "--", relative], top).splitlines()
-                if p.endswith(TERRAFORM_READS)]
+                if read_by_terraform(PurePosixPath(p).name) and root_of(p, relative) is not None
+                and str(PurePosixPath(p).parent) == root_of(p, relative)[0]]
     before = {root_of(p, relative) for p in _git(["ls-tree", "-r", "--name-only", base, "--", relative], top).splitlines()}
     now = {root_of(p, relative) for p in _git(["ls-files", "--", relative], top).splitlines()}
     now |= {root_of(line.split("\t", 1)[1], relative) for line in changed if line.startswith("A")}

@@ -43,7 +43,7 @@ class UnknownEnvironment(TfgenError):
 
 # An environment's name becomes a folder (out/NAME) and words in every rendered file's header:
 # nothing in it may climb out of out/ or end a comment line.
-ENVIRONMENT_NAME = re.compile(r"[a-z][a-z0-9-]{0,39}")
+ENVIRONMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
 # inherits: names a file beside the one that says it, never a path.
 LAYER_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
 
@@ -58,8 +58,8 @@ def environment_names(config_dir: Path) -> list[str]:
         if not ENVIRONMENT_NAME.fullmatch(path.stem):
             raise ConfigError(_display(path), None, "",
                               f"{path.stem!r} cannot be an environment's name (it names out/NAME and the rendered "
-                              "files): rename the file to lowercase letters, digits and hyphens, starting with a "
-                              "letter (at most 40), or start its name with _ if it is a shared layer")
+                              "files): rename the file to letters, digits, _ and - (at most 40, not starting "
+                              "with _ or -), or start its name with _ if it is a shared layer")
         if not path.is_file():
             raise ConfigError(_display(path), None, "", "is not a file (a folder, or a link to nothing)")
         names.append(path.stem)

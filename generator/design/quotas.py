@@ -61,7 +61,8 @@ def check_quotas(loaded: LoadedEnvironment) -> None:
         builds = max([cfg.ecr.image_retention] + [p.image_retention or 0 for _, p in _existing_projects(cfg)])
         if releases + builds > quotas.ecr_images_per_repository:
             refuse(("ecr", "release_images_kept"),
-                   f"the lifecycle policy keeps up to {releases + builds:,} images in a repository "
+                   f"the lifecycle policy keeps up to {releases + builds:,} images in a repository, untagged "
+                   "ones and those of no prefix aside "
                    f"({cfg.ecr.release_images_kept:,} for each of {len(cfg.ecr.release_tag_prefixes)} release "
                    f"prefixes, {builds:,} builds), but a repository holds at most {quotas.ecr_images_per_repository:,} "
                    "(ECR quota \"Images per repository\", AWS's default 10,000): pushes would fail once it is full. "

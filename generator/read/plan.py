@@ -69,6 +69,8 @@ def _read(plan_path: Path) -> _Plan:
         data = json.loads(plan_path.read_text())
     except (OSError, ValueError) as exc:
         raise TfgenError(f"{plan_path}: not a plan in JSON ({exc}); {HOW}") from None
+    except RecursionError:  # JSON nested deeper than Python recurses: no plan terraform writes
+        raise TfgenError(f"{plan_path}: not a plan in JSON (nested too deep); {HOW}") from None
     if not isinstance(data, dict) or "planned_values" not in data:
         raise TfgenError(f"{plan_path}: no planned_values; {HOW}")
     try:
