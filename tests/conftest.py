@@ -76,6 +76,19 @@ def own_cache_home(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture
+def emulator(monkeypatch):
+    """An emulator of the test's own, the process's AWS settings pointed at it (preflight and
+    verify read the account with boto3). A file that needs another (module-wide, or without
+    the settings) defines its own, which takes precedence."""
+    from sandbox import emulator as emulator_module
+
+    with emulator_module.start() as started:
+        for key, value in started.env().items():
+            monkeypatch.setenv(key, value)
+        yield started
+
+
+@pytest.fixture
 def config_dir(tmp_path: Path) -> Path:
     """A folder with one valid environment, `test`, to be changed by each test."""
     return write_tree(tmp_path / "environments", {"test.yaml": MINIMAL})

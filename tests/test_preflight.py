@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import boto3
-import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -15,20 +14,11 @@ from generator.account import preflight as preflight_module
 from generator.cli import cli
 from generator.config.loader import load_environment
 from generator.design.builder import design
-from sandbox import emulator as emulator_module
 from sandbox import lifecycle
 from sandbox.emulator import boto_client
 from tests.conftest import inline_policy
 
 REGION = "eu-west-1"
-
-
-@pytest.fixture
-def emulator(monkeypatch):
-    with emulator_module.start() as started:
-        for key, value in started.env().items():
-            monkeypatch.setenv(key, value)
-        yield started
 
 
 def run(sb, *args: str):

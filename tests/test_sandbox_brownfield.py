@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import json
 
-import pytest
 import yaml
 from click.testing import CliRunner
 
 from generator.cli import cli
-from sandbox import emulator as emulator_module
 from sandbox import lifecycle
 from sandbox.emulator import boto_client
 
@@ -39,14 +37,6 @@ def set_switch(data: dict, path: list[str], value: object) -> None:
     for key in path[:-1]:
         data = data.setdefault(key, {})
     data[path[-1]] = value
-
-
-@pytest.fixture
-def emulator(monkeypatch):
-    with emulator_module.start() as started:
-        for key, value in started.env().items():
-            monkeypatch.setenv(key, value)  # preflight and verify read the account with boto3
-        yield started
 
 
 def seed_brownfield(emulator, sb) -> dict[str, str]:

@@ -13,25 +13,15 @@ from __future__ import annotations
 
 import json
 
-import pytest
 import yaml
 from click.testing import CliRunner
 
 from generator.cli import cli
-from sandbox import emulator as emulator_module
 from sandbox import lifecycle
 from sandbox.emulator import boto_client
 
 REGION = "eu-west-1"
 STS = f"com.amazonaws.{REGION}.sts"
-
-
-@pytest.fixture
-def emulator(monkeypatch):
-    with emulator_module.start() as started:
-        for key, value in started.env().items():
-            monkeypatch.setenv(key, value)  # preflight and verify read the account with boto3
-        yield started
 
 
 def tfgen(sb, *args: str):

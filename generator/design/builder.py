@@ -11,8 +11,8 @@ from generator.design.model import Design, PlatformDesign, ProjectDesign, RolePo
 from generator.design.monitoring import _alarm_topic, _endpoint, failed_job_rules, job_log_groups
 from generator.design.naming import _check_composed_names, model_package_group_name, tf_id
 from generator.design.network import gateway_endpoint, interface_endpoints, security_groups
-from generator.design.quotas import check_quotas, project_stages
-from generator.design.repositories import project_repositories, shared_repositories
+from generator.design.quotas import check_quotas
+from generator.design.repositories import project_repositories, project_stages, shared_repositories
 from generator.errors import ConfigError
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from generator.config import aws_images, aws_limits
 from generator.config.loader import LoadedEnvironment
-from generator.config.models import Environment
+from generator.config.models import Environment, Project, Team
 from generator.design.model import (Condition, Design, ExecutionRole, Principal, ProjectDesign, Repository,
                                     RolePolicy, Statement)
 from generator.design.naming import shared_repository_name
@@ -145,19 +145,27 @@ def _runtime_statements(loaded: LoadedEnvironment, team: str, name: str) -> tupl
     return tuple(statements)
 
 
+def role_choice(team: Team, project: Project) -> tuple[str | None, str, str] | None:
+    """Which role a project's jobs run as, the project's choice over the team's: (the existing
+    role's name or ARN, or None for one tfgen creates; "project" or "team"; the key that chose
+    it), or None when neither chose."""
+    for owner, holder in (("project", project), ("team", team)):
+        if holder.execution_role:
+            return holder.execution_role, owner, "execution_role"
+        if holder.create_execution_role:
+            return None, owner, "create_execution_role"
+    return None
+
+
 def _execution_role(loaded: LoadedEnvironment, team: str, name: str) -> ExecutionRole:
     """The project's choice wins over the team's; with neither, the YAML is incomplete."""
     cfg = loaded.config
     team_cfg, project = cfg.teams[team], cfg.teams[team].projects[name]
     team_path, project_path = ("teams", team), ("teams", team, "projects", name)
-    if project.execution_role:
-        ref, path = project.execution_role, (*project_path, "execution_role")
-    elif project.create_execution_role:
-        ref, path = None, (*project_path, "create_execution_role")
-    elif team_cfg.execution_role:
-        ref, path = team_cfg.execution_role, (*team_path, "execution_role")
-    elif team_cfg.create_execution_role:
-        ref, path = None, (*team_path, "create_execution_role")
+    choice = role_choice(team_cfg, project)
+    if choice is not None:
+        ref, owner, key = choice
+        path = (*(project_path if owner == "project" else team_path), key)
     else:
         file, line = loaded.where(project_path)
         raise ConfigError(file, line, ".".join(project_path),

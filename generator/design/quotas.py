@@ -10,20 +10,14 @@ from __future__ import annotations
 
 from generator.config.loader import LoadedEnvironment
 from generator.config.models import Environment, Project, Team
+from generator.design.iam import role_choice
+from generator.design.repositories import project_stages
 from generator.errors import ConfigError, ConfigErrors
 
 
-def project_stages(cfg: Environment, project: Project) -> list[str]:
-    """The project's repository stages: its own list, else the environment's."""
-    return project.repos if project.repos is not None else cfg.ecr.project_repos
-
-
-def creates_role(team: Team, project: Project) -> bool:
-    """Whether tfgen creates the project's execution role: the project's choice, else the team's
-    (the order generator/design/iam.py chooses the role in)."""
-    if project.execution_role or project.create_execution_role:
-        return project.create_execution_role
-    return not team.execution_role and team.create_execution_role
+def _creates_role(team: Team, project: Project) -> bool:
+    choice = role_choice(team, project)  # (existing role or None to create, whose choice, key)
+    return choice is not None and choice[0] is None
 
 
 def _existing_projects(cfg: Environment):
@@ -44,7 +38,7 @@ def check_quotas(loaded: LoadedEnvironment) -> None:
 
     # A retired project's role goes even where its data stays (only stateful resources are kept).
     roles = sum(1 for team in cfg.teams.values() for project in team.projects.values()
-                if not project.retired and creates_role(team, project))
+                if not project.retired and _creates_role(team, project))
     if roles > quotas.iam_roles:
         refuse(("teams",), f"{roles:,} execution roles to create (create_execution_role), but the account "
                            f"holds at most {quotas.iam_roles:,} IAM roles in all (IAM quota \"Roles per account\"; "

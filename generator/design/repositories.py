@@ -3,7 +3,7 @@ images each keeps."""
 
 from __future__ import annotations
 
-from generator.config.models import Environment
+from generator.config.models import Environment, Project
 from generator.design.model import LifecycleRule, Repository
 from generator.design.naming import project_repository_name, shared_repository_name, tf_id
 
@@ -14,6 +14,11 @@ def shared_repositories(cfg: Environment) -> tuple[Repository, ...]:
     return tuple(_repository(cfg, tf_id("shared", repo), shared_repository_name(cfg.company, repo),
                              cfg.ecr.image_retention)
                  for repo in cfg.ecr.shared_repos)
+
+
+def project_stages(cfg: Environment, project: Project) -> list[str]:
+    """The project's repository stages: its own list, else the environment's."""
+    return project.repos if project.repos is not None else cfg.ecr.project_repos
 
 
 def project_repositories(cfg: Environment, team: str, name: str, stages: list[str]) -> tuple[Repository, ...]:

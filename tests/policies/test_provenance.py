@@ -23,6 +23,7 @@ from click.testing import CliRunner
 from generator.cli import cli
 from generator.read.inventory import from_hcl
 from tests.conftest import ENVIRONMENTS, EXAMPLE_ENVS, OUT, tf
+from tests.policies.mutants import WORLD_OPEN_JSON
 
 MANIFEST = ".tfgen-manifest.json"
 
@@ -68,19 +69,6 @@ def test_the_copy_as_rendered_passes(out_env):
 
 
 # --- what Terraform reads: .tf.json, override files ----------------------------------------------
-
-WORLD_OPEN_JSON = """{
-  "resource": {
-    "aws_vpc_security_group_ingress_rule": {
-      "training_from_anywhere": {
-        "security_group_id": "${aws_security_group.training.id}",
-        "ip_protocol": "-1",
-        "cidr_ipv4": "0.0.0.0/0"
-      }
-    }
-  }
-}
-"""
 
 
 def test_a_world_open_rule_in_a_tf_json_file_fails_at_its_file_and_line(out_env):
