@@ -25,11 +25,15 @@ $(CHECKOV_VENV)/.installed: pyproject.toml $(VENV)/.installed-run
 	  "$$($(BIN)/python -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["tool"]["tfgen"]["checkov"])')"
 	touch $@
 
+# Each render also writes .tfgen/terraform.rc, the CLI config that lets `terraform init` install
+# hashicorp/aws from the local provider mirror, offline (or says that no mirror was found).
 render: $(VENV)/.installed-run ## Render out/$(ENV)
 	$(BIN)/tfgen render $(ENV)
+	$(BIN)/tfgen terraform-rc --write .tfgen/terraform.rc
 
 render-all: $(VENV)/.installed-run ## Render every environment
 	$(BIN)/tfgen render --all
+	$(BIN)/tfgen terraform-rc --write .tfgen/terraform.rc
 
 list: $(VENV)/.installed-run
 	$(BIN)/tfgen list

@@ -24,6 +24,26 @@ CUSTOM_CHECKS = ("CKV_TFG_1", "CKV_TFG_2", "CKV_TFG_3")
 CHECKOV_ENV = "TFGEN_CHECKOV"
 
 
+@dataclass(frozen=True)
+class CheckovFinding:
+    """One failed check of checkov's on one resource, or one an inline `checkov:skip` comment skipped."""
+
+    check_id: str
+    name: str
+    resource: str  # the Terraform address in its root
+    file: str  # relative to out/ENV
+    line: int
+    guideline: str | None = None
+    skip_comment: str | None = None  # an inline skip's reason: rendered code carries none
+
+    @property
+    def root(self) -> str:
+        return self.file.rsplit("/", 1)[0] if "/" in self.file else "."
+
+    def __str__(self) -> str:
+        return f"{self.check_id} {self.resource} {self.file}:{self.line}: {self.name}"
+
+
 @dataclass
 class CheckovResult:
     passed: int
@@ -31,13 +51,23 @@ class CheckovResult:
     skipped: int
     parsing_errors: int
     version: str
-    failures: list[str] = field(default_factory=list)
+    findings: list[CheckovFinding] = field(default_factory=list)
+    inline_skips: list[CheckovFinding] = field(default_factory=list)
     custom_missing: list[str] = field(default_factory=list)
-    failed_ids: list[str] = field(default_factory=list)
 
     @property
-    def ok(self) -> bool:
-        return not self.failed and not self.parsing_errors and not self.custom_missing
+    def failures(self) -> list[str]:
+        return [str(f) for f in self.findings]
+
+    @property
+    def failed_ids(self) -> list[str]:
+        return sorted({f.check_id for f in self.findings})
+
+    @property
+    def complete(self) -> bool:
+        """checkov ran whole: every file parsed, tfgen's own checks among those run. Its findings,
+        waived or not, are the report's to judge (policies/findings.py)."""
+        return not self.parsing_errors and not self.custom_missing
 
     def summary(self) -> str:
         text = (f"checkov {self.version}: {self.passed} passed, {self.failed} failed, {self.skipped} skipped "
@@ -49,7 +79,10 @@ class CheckovResult:
         return text
 
     def as_dict(self) -> dict:
-        return {**self.__dict__, "ok": self.ok}
+        return {"passed": self.passed, "failed": self.failed, "skipped": self.skipped,
+                "parsing_errors": self.parsing_errors, "version": self.version, "failures": self.failures,
+                "failed_ids": self.failed_ids, "inline_skips": [str(s) for s in self.inline_skips],
+                "custom_missing": self.custom_missing, "complete": self.complete}
 
 
 def find_checkov() -> str:
@@ -80,11 +113,20 @@ def parse(report: dict | list) -> CheckovResult:
         return CheckovResult(0, 0, 0, 0, "?", custom_missing=list(CUSTOM_CHECKS))
     results, summary = terraform["results"], terraform["summary"]
     ran = {c["check_id"] for key in ("passed_checks", "failed_checks") for c in results.get(key, [])}
-    failures = [f"{c['check_id']} {c['resource']} {c['file_path'].lstrip('/')}:{c['file_line_range'][0]}: "
-                f"{c['check_name']}" for c in results.get("failed_checks", [])]
     return CheckovResult(
         passed=summary["passed"], failed=summary["failed"], skipped=summary["skipped"],
         parsing_errors=summary["parsing_errors"], version=summary.get("checkov_version", "?"),
-        failures=failures, custom_missing=[c for c in CUSTOM_CHECKS if c not in ran],
-        failed_ids=sorted({c["check_id"] for c in results.get("failed_checks", [])}),
+        findings=[_finding(c) for c in results.get("failed_checks", [])],
+        # The skips of checkov.yaml never run, so checkov lists only inline comments' skips here.
+        inline_skips=[_finding(c) for c in results.get("skipped_checks", [])],
+        custom_missing=[c for c in CUSTOM_CHECKS if c not in ran],
+    )
+
+
+def _finding(check: dict) -> CheckovFinding:
+    return CheckovFinding(
+        check_id=check["check_id"], name=check.get("check_name") or "", resource=check["resource"],
+        file=check["file_path"].lstrip("/"), line=(check.get("file_line_range") or [0])[0],
+        guideline=check.get("guideline"),
+        skip_comment=(check.get("check_result") or {}).get("suppress_comment"),
     )

@@ -299,7 +299,7 @@ def _tags(project: str) -> Context:
     return (("aws:RequestTag/Project", (project,)), ("aws:TagKeys", ("Project",)))
 
 
-def _role_choice(cfg: Environment, team: str, name: str) -> tuple[str, str, bool]:
+def role_choice(cfg: Environment, team: str, name: str) -> tuple[str, str, bool]:
     """The role a project's jobs run as, as the README says: the project's execution_role or
     create_execution_role, else the team's; a created one is {tag_prefix}-{team}-{project}-execution.
     (name, ARN, created); an ARN in the YAML is kept as written (a role may have a path)."""
@@ -325,7 +325,7 @@ def role_intents(exp: "Expected") -> dict[str, RoleIntents]:
     created: dict[str, bool] = {}
     arns: dict[str, str] = {}
     for project in projects:
-        role, arn, create = _role_choice(cfg, project.team, project.name)
+        role, arn, create = role_choice(cfg, project.team, project.name)
         if role:
             users.setdefault(role, []).append(project)
             created[role], arns[role] = create, arn

@@ -32,7 +32,7 @@ def tfgen(config_dir: Path, tmp_path: Path):
 
 
 @pytest.mark.parametrize("command", [[], ["render"], ["list"], ["outputs"], ["check"], ["verify"], ["preflight"],
-                                     ["accept"], ["diff"], ["affected"], ["schema"]])
+                                     ["accept"], ["diff"], ["affected"], ["schema"], ["terraform-rc"]])
 def test_every_command_has_help(command):
     result = run(*command, "--help")
     assert result.exit_code == 0
@@ -181,6 +181,76 @@ def test_list_shows_what_each_environment_renders():
             "1 endpoint, 3 alarms" in result.output)
     assert ("    anti-money-laundering: 3 repositories, 1 model package group, 1 execution role (created), "
             "0 endpoints, 0 alarms" in result.output)
+
+
+# AWS PrivateLink pricing (https://aws.amazon.com/privatelink/pricing/), interface endpoints,
+# "Pricing per VPC endpoint per AZ ($/hour)" in Europe (Ireland), as AWS's price list gives it
+# (AmazonVPC, EU-VpcEndpoint-Hours), read 2026-12-02; a month is 730 hours in AWS's examples.
+IRELAND_ENDPOINT_AZ_HOUR = 0.011
+# AWS's list of the interface endpoints SageMaker jobs need in a private VPC (with the S3 gateway).
+REQUIRED_ENDPOINTS = ("sagemaker.api", "sagemaker.runtime", "sts", "logs", "ecr.api", "ecr.dkr", "monitoring")
+
+
+def cost_line(endpoints: int, zones: str, endpoint_zones: int, hourly: float) -> str:
+    return (f"  interface endpoints: {endpoints} in {zones}, {endpoint_zones} endpoint-AZs x ${hourly:g} an hour "
+            f"x 730 hours = ${endpoint_zones * hourly * 730:,.2f} a month (an estimate: data processing not "
+            "included; the S3 gateway endpoint is free)")
+
+
+@pytest.mark.parametrize("env", ["dev", "prod", "sandbox", "staging"])
+def test_list_estimates_each_environments_interface_endpoints_by_the_month(env):
+    """Interface endpoints x the zones each is in (one subnet a zone) x AWS's hourly rate x 730
+    hours, counted from the YAML; `list ENV` shows that environment alone."""
+    from generator.config.loader import load_environment
+
+    cfg = load_environment(ENVIRONMENTS, env).config
+    assert cfg.region == "eu-west-1"
+    endpoints = [*REQUIRED_ENDPOINTS, *cfg.vpc_endpoints.extra]
+    zones = {subnet.zone for subnet in cfg.network.private_subnets}
+    assert not cfg.vpc_endpoints.zones_not_offered
+    result = run("--config-dir", str(ENVIRONMENTS), "list", env)
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0].startswith(f"{env}  account {cfg.account_id}  eu-west-1")
+    assert lines[2] == cost_line(len(endpoints), f"{len(zones)} zones", len(endpoints) * len(zones),
+                                 IRELAND_ENDPOINT_AZ_HOUR)
+    assert not any(line.startswith(("dev ", "prod ", "sandbox ", "staging ")) for line in lines[1:])
+    # prod: 7 + studio, kms and events in 3 zones: 30 x 0.011 x 730 = $240.90; the others 7 in 2 zones.
+    assert lines[2].split(" = ")[1].startswith("$240.90" if env == "prod" else "$112.42")
+
+
+def test_list_without_an_environment_lists_every_one_with_its_estimate():
+    result = run("--config-dir", str(ENVIRONMENTS), "list")
+    assert result.exit_code == 0
+    assert [line.split()[0] for line in result.output.splitlines() if not line.startswith(" ")] == \
+        ["dev", "prod", "sandbox", "staging"]
+    assert sum(line.startswith("  interface endpoints: ") for line in result.output.splitlines()) == 4
+
+
+def test_list_counts_each_endpoints_own_zones(tfgen):
+    """An endpoint left out of a zone its service is not offered in is billed in the others only."""
+    tfgen.config_dir.joinpath("test.yaml").write_text(
+        MINIMAL + "vpc_endpoints:\n  extra: [kms]\n  zones_not_offered:\n    kms: [eu-west-1b]\n")
+    result = tfgen("list", "test")
+    assert result.exit_code == 0, result.output
+    # 7 endpoints in both zones and kms in one: 15 endpoint-AZs.
+    assert result.output.splitlines()[2] == cost_line(8, "1 to 2 zones", 15, IRELAND_ENDPOINT_AZ_HOUR)
+
+
+def test_list_says_when_no_rate_is_known_for_the_region(tfgen):
+    tfgen.config_dir.joinpath("test.yaml").write_text(MINIMAL.replace("eu-west-1", "ca-central-1"))
+    result = tfgen("list", "test")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[2] == (
+        "  interface endpoints: 7 in 2 zones, 14 endpoint-AZs; no hourly rate is known for ca-central-1 "
+        "(generator/config/aws_prices.py), so no estimate")
+
+
+def test_list_of_an_unknown_environment_is_a_usage_error():
+    result = run("--config-dir", str(ENVIRONMENTS), "list", "nope")
+    assert result.exit_code == 2
+    assert result.output == (f"Error: unknown environment 'nope' (environments in {ENVIRONMENTS}: dev, prod, sandbox, "
+                             "staging)\n")
 
 
 def test_outputs_before_apply_is_a_clear_error(tfgen, monkeypatch):

@@ -352,3 +352,113 @@ def test_a_build_prefix_a_release_tag_could_also_start_with_is_refused(config_di
     (config_dir / "test.yaml").write_text(MINIMAL + "ecr:\n  build_tag_prefix: rel\n")
     assert error_of(config_dir).startswith("test.yaml:16: ecr.build_tag_prefix: 'rel' and the release prefix "
                                            "'release-': a tag could start with both")
+
+
+# --- a check on two values, each perhaps written in another file of the chain -------------------
+
+SHARED_ALARMS = MINIMAL + """\
+alarms:
+  enabled: true
+  emails: [ml-platform@acme.example]
+  evaluation_periods: 3
+"""
+
+
+def line_of(text: str, written: str, after: str = "") -> int:
+    """The line (from 1) of the first line that is `written` (stripped), after the line `after` if given."""
+    lines = [line.strip() for line in text.splitlines()]
+    start = lines.index(after) + 1 if after else 0
+    return lines.index(written, start) + 1
+
+
+def test_datapoints_above_periods_is_named_where_datapoints_was_written(tmp_path):
+    """datapoints_to_alarm in prod.yaml, evaluation_periods in _shared.yaml: the error is at the first's line
+    (not prod.yaml's `alarms:`), and says where the second was written."""
+    prod = "inherits: _shared\nalarms:\n  emails: [oncall@acme.example]\n  datapoints_to_alarm: 4\n"
+    write_tree(tmp_path, {"_shared.yaml": SHARED_ALARMS, "prod.yaml": prod})
+    assert error_of(tmp_path, "prod") == (
+        f"prod.yaml:{line_of(prod, 'datapoints_to_alarm: 4')}: alarms.datapoints_to_alarm: datapoints_to_alarm (4) "
+        "is more than evaluation_periods (3): the alarm could never fire (evaluation_periods is written at "
+        f"_shared.yaml:{line_of(SHARED_ALARMS, 'evaluation_periods: 3')})")
+
+
+def test_periods_lowered_below_inherited_datapoints_names_both_lines(tmp_path):
+    """The other way round: datapoints_to_alarm inherited, evaluation_periods lowered in prod.yaml."""
+    shared = SHARED_ALARMS + "  datapoints_to_alarm: 2\n"
+    prod = "inherits: _shared\nalarms:\n  evaluation_periods: 1\n"
+    write_tree(tmp_path, {"_shared.yaml": shared, "prod.yaml": prod})
+    assert error_of(tmp_path, "prod") == (
+        f"_shared.yaml:{line_of(shared, 'datapoints_to_alarm: 2')}: alarms.datapoints_to_alarm: datapoints_to_alarm "
+        "(2) is more than evaluation_periods (1): the alarm could never fire (evaluation_periods is written at "
+        f"prod.yaml:{line_of(prod, 'evaluation_periods: 1')})")
+
+
+def test_datapoints_above_the_default_periods_says_the_default(config_dir):
+    text = MINIMAL + "alarms:\n  datapoints_to_alarm: 5\n"
+    (config_dir / "test.yaml").write_text(text)
+    assert error_of(config_dir) == (
+        f"test.yaml:{line_of(text, 'datapoints_to_alarm: 5')}: alarms.datapoints_to_alarm: datapoints_to_alarm (5) "
+        "is more than evaluation_periods (3): the alarm could never fire (evaluation_periods is not written: "
+        "its default)")
+
+
+SHARED_ENDPOINTS = MINIMAL.replace("      fraud-detection: {}\n", """\
+      fraud-detection:
+        endpoints:
+          scoring: {}
+""") + """\
+  algo:
+    execution_role: algo-sagemaker
+    projects:
+      recs: {}
+"""
+
+
+def rendering_error(config_dir: Path, env: str) -> str:
+    from generator.render.templates import render
+
+    with pytest.raises(ConfigError) as caught:
+        render(config_dir, env)
+    return caught.value.message.replace(str(config_dir) + "/", "")
+
+
+def test_a_duplicate_endpoint_is_named_where_the_second_was_declared(tmp_path):
+    """rc/fraud-detection declares `scoring` in _shared.yaml; prod.yaml gives algo/recs one of the same
+    name: prod.yaml's line is the one to change, and the error names the other declaration's."""
+    prod = ("inherits: _shared\nteams:\n  algo:\n    projects:\n      recs:\n        endpoints:\n"
+            "          scoring: {}\n")
+    write_tree(tmp_path, {"_shared.yaml": SHARED_ENDPOINTS, "prod.yaml": prod})
+    assert rendering_error(tmp_path, "prod") == (
+        f"prod.yaml:{line_of(prod, 'scoring: {}')}: teams.algo.projects.recs.endpoints.scoring: endpoint 'scoring' "
+        f"is also declared by rc/fraud-detection (_shared.yaml:{line_of(SHARED_ENDPOINTS, 'scoring: {}')}); "
+        "endpoint names are unique per account and region")
+
+
+def test_a_duplicate_endpoint_tuned_in_the_child_is_named_where_it_was_declared(tmp_path):
+    """Both declared in _shared.yaml, and prod.yaml only tunes rc's: the error names the declarations
+    in _shared.yaml (the second, pointing at the first), never prod.yaml's tuning line."""
+    shared = SHARED_ENDPOINTS.replace("      recs: {}\n", "      recs:\n        endpoints:\n          scoring: {}\n")
+    prod = ("inherits: _shared\nteams:\n  rc:\n    projects:\n      fraud-detection:\n        endpoints:\n"
+            "          scoring:\n            p99_latency_ms: 200\n")
+    write_tree(tmp_path, {"_shared.yaml": shared, "prod.yaml": prod})
+    first, second = line_of(shared, "scoring: {}"), line_of(shared, "scoring: {}", after="recs:")
+    assert rendering_error(tmp_path, "prod") == (
+        f"_shared.yaml:{second}: teams.algo.projects.recs.endpoints.scoring: endpoint 'scoring' is also declared "
+        f"by rc/fraud-detection (_shared.yaml:{first}); endpoint names are unique per account and region")
+
+
+def test_where_a_key_was_declared_survives_a_three_file_chain(tmp_path):
+    """_base declares the project, _mid and prod each write it again to change a value: it was declared in
+    _base; each value is where it was last written; a mapping replaced by a child is the child's."""
+    base = MINIMAL
+    mid = "inherits: _base\nteams:\n  rc:\n    projects:\n      fraud-detection:\n        image_retention: 4\n"
+    prod = ("inherits: _mid\nteams:\n  rc:\n    projects:\n      fraud-detection:\n        image_retention: 5\n"
+            "network:\n  adopt_existing: {}\n")
+    write_tree(tmp_path, {"_base.yaml": base, "_mid.yaml": mid, "prod.yaml": prod})
+    loaded = load_environment(tmp_path, "prod")
+    project = ("teams", "rc", "projects", "fraud-detection")
+    assert loaded.declared_at(project) == (str(tmp_path / "_base.yaml"), line_of(base, "fraud-detection: {}"))
+    assert loaded.where(project + ("image_retention",)) == (str(tmp_path / "prod.yaml"),
+                                                            line_of(prod, "image_retention: 5"))
+    assert loaded.declared_at(("network",)) == (str(tmp_path / "_base.yaml"), line_of(base, "network:"))
+    assert loaded.chain == tuple(str(tmp_path / f) for f in ("prod.yaml", "_mid.yaml", "_base.yaml"))

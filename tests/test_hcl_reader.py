@@ -262,8 +262,8 @@ def test_the_check_of_a_large_tree_finds_exactly_its_one_mistake(large_org, tmp_
     out_env = shutil.copytree(out_env, tmp_path / "bench")
     iam = out_env / "teams" / "team01" / "iam.tf"
     iam.write_text(iam.read_text().replace('"sagemaker:DescribeModelPackage",', '"sagemaker:DescribeModelPackagez",', 1))
-    violations = check(load_environment(config_dir, "bench"), out_env, run_checkov=False).violations
-    found = {v.rule: (v.address, v.message) for v in violations}
+    violations = check(load_environment(config_dir, "bench"), out_env, run_checkov=False).findings
+    found = {v.rule: (v.reference, v.message) for v in violations}
     # 001: not the plan's registry actions; 009: describing a version is refused; SRC-001: a file edited by hand
     assert sorted(found) == ["TFG-IAM-001", "TFG-IAM-004", "TFG-IAM-009", "TFG-SRC-001"] and len(violations) == 4
     assert found.pop("TFG-SRC-001")[0] == "teams/team01"

@@ -235,7 +235,9 @@ def test_diff_tells_a_retired_endpoint_from_a_removed_one(tfgen):
         PROTECTED.replace("{scoring: {}}", "{scoring: {retired: true}, scoring-v2: {}}"))
     assert tfgen("diff", "test", "--summary-only").output.splitlines() == [
         "+ endpoint scoring-v2 (teams/rc): 1 log group, 2 alarms",
-        "- endpoint scoring (teams/rc) retired: 2 alarms destroyed; its log group stays in AWS, unmanaged"]
+        "- endpoint scoring (teams/rc) retired: its log group stays in AWS, no longer managed; 2 alarms deleted by "
+        "the apply"]
     assert tfgen("render", "test", yaml=SCORING).exit_code == 0
     (tfgen.out.parent.parent / "environments/test.yaml").write_text(SCORING.replace("{scoring: {}}", "{}"))
-    assert tfgen("diff", "test", "--summary-only").output.splitlines() == ["- endpoint scoring (teams/rc): 1 log group"]
+    assert tfgen("diff", "test", "--summary-only").output.splitlines() == [
+        "- endpoint scoring (teams/rc): 1 log group (apply destroys them)"]

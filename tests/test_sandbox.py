@@ -106,7 +106,8 @@ def test_check_catches_a_violation_in_a_plan(sandbox, tmp_path):
     plan = save_plan(sandbox, "platform", tmp_path / "plan.json", cwd=bad)
     result = tfgen(sandbox, "check", "sandbox", "--no-checkov", "--plan", str(plan))
     assert result.exit_code == 1
-    assert "TFG-SG-003  platform:aws_vpc_security_group_ingress_rule.training_ssh" in result.output
+    assert ["TFG-SG-003", "platform/aws_vpc_security_group_ingress_rule.training_ssh"] in [
+        line.split()[:2] for line in result.output.splitlines()]
     assert "ingress tcp/22 from 0.0.0.0/0: no ingress from the internet" in result.output
 
 
@@ -136,6 +137,58 @@ def test_outputs_writes_the_five_group_ids(sandbox):
         "SG_TRAINING": live["acme-sm-training"], "SG_PROCESSING": live["acme-sm-processing"],
         "SG_INFERENCE": live["acme-sm-inference"],
     }
+
+
+def test_the_account_holds_each_resources_team_and_project_for_cost_allocation(sandbox):
+    """AWS's cost allocation reports split by the tags the account holds: every project's
+    repositories, model package group, endpoint log groups and alarms, and the role created for
+    it, carry its Team and Project (the names in the YAML); the platform's carry Team =
+    platform and no Project. Read back from the emulator after the apply, not from the HCL."""
+    from generator.config.loader import load_environment
+
+    cfg = load_environment(sandbox.config_dir, "sandbox").config
+    ecr, sagemaker, logs, cloudwatch, iam = (boto_client(sandbox.emulator, service, REGION) for service in
+                                             ("ecr", "sagemaker", "logs", "cloudwatch", "iam"))
+
+    def pairs(tags: list[dict]) -> dict[str, str]:
+        return {t["Key"]: t["Value"] for t in tags}
+
+    def repository(name: str) -> dict[str, str]:
+        arn = ecr.describe_repositories(repositoryNames=[name])["repositories"][0]["repositoryArn"]
+        return pairs(ecr.list_tags_for_resource(resourceArn=arn)["tags"])
+
+    def log_group(name: str) -> dict[str, str]:
+        group = next(g for g in logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+                     if g["logGroupName"] == name)
+        return logs.list_tags_for_resource(resourceArn=group["arn"].removesuffix(":*"))["tags"]
+
+    alarms = {a["AlarmName"]: a["AlarmArn"] for a in cloudwatch.describe_alarms()["MetricAlarms"]}
+    checked = 0
+    for team_name, team in cfg.teams.items():
+        for project_name, project in team.projects.items():
+            stages = project.repos if project.repos is not None else cfg.ecr.project_repos
+            held = {f"repository {stage}": repository(f"{cfg.company}-sm-{team_name}-{project_name}/{stage}")
+                    for stage in stages}
+            group = sagemaker.describe_model_package_group(ModelPackageGroupName=f"{team_name}-{project_name}")
+            held["model package group"] = pairs(sagemaker.list_tags(ResourceArn=group["ModelPackageGroupArn"])["Tags"])
+            for endpoint in project.endpoints:
+                held[f"log group of {endpoint}"] = log_group(f"/aws/sagemaker/Endpoints/{endpoint}")
+                theirs = {name: arn for name, arn in alarms.items() if name.startswith(f"{cfg.tag_prefix}-{endpoint}-")}
+                assert theirs, endpoint
+                held |= {f"alarm {name}": pairs(cloudwatch.list_tags_for_resource(ResourceARN=arn)["Tags"])
+                         for name, arn in theirs.items()}
+            if project.create_execution_role or (team.create_execution_role and not project.execution_role):
+                role = f"{cfg.tag_prefix}-{team_name}-{project_name}-execution"
+                held["execution role"] = pairs(iam.list_role_tags(RoleName=role)["Tags"])
+            for what, tags in held.items():
+                assert (tags.get("Team"), tags.get("Project")) == (team_name, project_name), \
+                    f"{team_name}/{project_name} {what}: {tags}"
+            checked += len(held)
+    # 9 repositories, 3 model package groups, 2 endpoint log groups, 5 alarms, 1 created role.
+    assert checked == 20
+    platform = [repository(f"{cfg.company}-sagemaker-shared/{name}") for name in cfg.ecr.shared_repos]
+    platform += [log_group(f"/aws/sagemaker/{kind}") for kind in ("TrainingJobs", "ProcessingJobs")]
+    assert [(tags.get("Team"), "Project" in tags) for tags in platform] == [("platform", False)] * 5
 
 
 # --- the plan's acceptance steps (tfgen accept), and the deliveries they rely on ---------------

@@ -133,14 +133,54 @@ def test_diff_tells_retiring_from_deleting_and_from_dropping_a_retired_project(r
     (config_dir / "test.yaml").write_text(protected.replace("fraud-detection: {}",
                                                             "fraud-detection:\n        retired: true"))
     lines = invoke(config_dir, out, "diff", "test", "--summary-only").output.splitlines()
-    assert lines == ["- project rc/fraud-detection retired: 3 repositories, 1 model package group, 1 role policy "
-                     "no longer managed; its repositories, model package group and log groups stay in AWS"]
+    # The removed blocks keep its repositories and group (AWS keeps them); its role policy the apply deletes.
+    assert lines == ["- project rc/fraud-detection retired: 3 repositories, 1 model package group stay in AWS, no "
+                     "longer managed; 1 role policy deleted by the apply"]
     invoke(config_dir, out, "render", "test")
     # Every copy applied the retirement; the project leaves the YAML, and its removed blocks go with it.
     (config_dir / "test.yaml").write_text(protected.replace("      fraud-detection: {}\n", "      other: {}\n"))
     lines = invoke(config_dir, out, "diff", "test", "--summary-only").output.splitlines()
     assert "- retired project rc/fraud-detection (teams/rc): its 7 removed blocks go; what they kept stays in AWS, " \
            "unmanaged" in lines
+
+
+def test_diff_retiring_a_project_and_its_endpoint_says_what_stays_and_what_is_deleted(rendered):
+    """Protected, alarms on: the project's repositories and group, and its endpoint's log group, stay in
+    AWS (removed blocks); its role policy and the endpoint's alarms, the 5XX rate on metric math among
+    them, are deleted. `churn-api` starts with its project's name `churn`: still the endpoint's own line."""
+    config_dir, out = rendered
+    ops = ("  ops:\n    execution_role: ops-sagemaker\n    projects:\n      churn:\n"
+           "        endpoints: {churn-api: {}}\n")
+    protected = MINIMAL + ops + "protected: true\nalarms: {enabled: true, emails: [a@b.example]}\n"
+    (config_dir / "test.yaml").write_text(protected)
+    invoke(config_dir, out, "render", "test")
+    assert "metric_query" in (out / "test/teams/ops/endpoints.tf").read_text()  # the 5XX rate: metric math
+    (config_dir / "test.yaml").write_text(protected.replace("      churn:\n", "      churn:\n        retired: true\n"))
+    lines = invoke(config_dir, out, "diff", "test", "--summary-only").output.splitlines()
+    assert lines == [
+        "- project ops/churn retired: 3 repositories, 1 model package group stay in AWS, no longer managed; "
+        "1 role policy deleted by the apply",
+        "- endpoint churn-api (teams/ops) retired: its log group stays in AWS, no longer managed; 2 alarms deleted "
+        "by the apply"]
+
+
+def test_diff_lists_an_endpoints_alarms_under_it_those_on_metric_math_too(rendered):
+    """The 5XX rate is an alarm on metric math (its endpoint named in its queries, not its dimensions):
+    it is counted with its endpoint, never a line of its own."""
+    config_dir, out = rendered
+    alarms = "alarms: {enabled: true, emails: [a@b.example]}\n"
+    (config_dir / "test.yaml").write_text(MINIMAL + alarms)
+    invoke(config_dir, out, "render", "test")
+    (config_dir / "test.yaml").write_text(MINIMAL.replace(
+        "fraud-detection: {}", "fraud-detection:\n        endpoints: {scoring: {alarm_on_no_invocations: true}}")
+        + alarms)
+    lines = invoke(config_dir, out, "diff", "test", "--summary-only").output.splitlines()
+    assert lines == ["+ endpoint scoring (teams/rc): 1 log group, 3 alarms"]
+    invoke(config_dir, out, "render", "test")
+    assert "metric_query" in (out / "test/teams/rc/endpoints.tf").read_text()
+    (config_dir / "test.yaml").write_text(MINIMAL + alarms)
+    lines = invoke(config_dir, out, "diff", "test", "--summary-only").output.splitlines()
+    assert lines == ["- endpoint scoring (teams/rc): 1 log group, 3 alarms (apply destroys them)"]
 
 
 def test_diff_names_platform_resources_as_the_platform_does(rendered):
@@ -233,7 +273,7 @@ def test_colour_on_a_terminal_only(rendered):
 def test_the_example_ci_and_hook_files_parse():
     workflow = yaml.safe_load((REPO / "docs/ci/tfgen.yml").read_text())
     steps = " ".join(str(s.get("run", "")) for s in workflow["jobs"]["gate"]["steps"])
-    for command in ("tfgen render --all --check", "--format sarif", "--format junit", "tfgen affected"):
+    for command in ("tfgen render --all --check", "--report sarif=", "--report junit=", "tfgen affected"):
         assert command in steps
     # Plan and apply: one matrix entry per affected root, each in its own environment (and so with that
     # environment's role), never one role for every environment.

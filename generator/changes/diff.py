@@ -106,21 +106,30 @@ def diff(rendered: Rendered, out_env: Path) -> Diff:
 
     claimed: set = set()
     kept = {(root, address) for (root, _), addresses in retired_after.items() for address in addresses}
+
+    def is_kept(key: tuple[str, str, str]) -> bool:
+        """A `removed` block keeps it: Terraform forgets it, and AWS keeps it."""
+        return (key[0], f"{key[1]}.{key[2]}") in kept
+
     for sign, pool in (("+", added), ("-", removed)):
         by_project: dict[tuple[str, str], dict] = defaultdict(dict)
-        whole = {(k[0], k[2]) for k in pool if k[1] == "aws_sagemaker_model_package_group"}  # projects that come or go
         for key, resource in pool.items():
-            # An endpoint's resources are its project's only when the whole project comes or goes.
-            if (found := owner(key)) is not None and (found in whole or not _endpoint_of(resource)):
+            # An endpoint's resources are its own line's (its label is the endpoint's name, which may or may
+            # not start with its project's).
+            if (found := owner(key)) is not None and not _endpoint_of(resource):
                 by_project[found][key] = resource
         for (root, label), resources in sorted(by_project.items()):
             claimed |= set(resources)
             types = Counter(k[1] for k in resources if k[1] != "aws_ecr_lifecycle_policy")
             project = names[(root, label)]
-            if sign == "-" and all((k[0], f"{k[1]}.{k[2]}") in kept for k in resources
+            if sign == "-" and all(is_kept(k) for k in resources
                                    if k[1] in ("aws_ecr_repository", "aws_sagemaker_model_package_group")):
-                result.summary.append(f"- project {project} retired: {_counted(types)} no longer managed; its "
-                                      "repositories, model package group and log groups stay in AWS")
+                # Retired: what `removed` blocks keep stays in AWS; the rest (its role policy, a role tfgen
+                # created) the apply deletes.
+                staying = Counter(k[1] for k in resources if k[1] != "aws_ecr_lifecycle_policy" and is_kept(k))
+                deleted = types - staying
+                result.summary.append(f"- project {project} retired: {_counted(staying)} stay in AWS, no longer "
+                                      "managed" + (f"; {_counted(deleted)} deleted by the apply" if deleted else ""))
             else:
                 gone = " (apply destroys them)" if sign == "-" else ""
                 result.summary.append(f"{sign} project {project}: {_counted(types)}{gone}")
@@ -131,7 +140,7 @@ def diff(rendered: Rendered, out_env: Path) -> Diff:
                 continue
             endpoint = _endpoint_of(resource)
             if endpoint:
-                if sign == "-" and (key[0], f"{key[1]}.{key[2]}") in kept:
+                if sign == "-" and is_kept(key):
                     retiring.add(f"{key[0]} {endpoint}")
                 else:
                     endpoints[f"{key[0]} {endpoint}"][key[1]] += 1
@@ -139,11 +148,12 @@ def diff(rendered: Rendered, out_env: Path) -> Diff:
         for where in sorted(endpoints.keys() | retiring):
             root, endpoint = where.split(" ", 1)
             if where in retiring:
-                gone = f"{_counted(endpoints[where])} destroyed; " if endpoints[where] else ""
-                result.summary.append(f"- endpoint {endpoint} ({root}) retired: {gone}its log group stays in AWS, "
-                                      "unmanaged")
+                gone = f"; {_counted(endpoints[where])} deleted by the apply" if endpoints[where] else ""
+                result.summary.append(f"- endpoint {endpoint} ({root}) retired: its log group stays in AWS, no longer "
+                                      f"managed{gone}")
             else:
-                result.summary.append(f"{sign} endpoint {endpoint} ({root}): {_counted(endpoints[where])}")
+                gone = " (apply destroys them)" if sign == "-" else ""
+                result.summary.append(f"{sign} endpoint {endpoint} ({root}): {_counted(endpoints[where])}{gone}")
     for (root, project), addresses in sorted(retired_before.items()):
         if (root, project) not in retired_after and ": endpoint " in project:
             owner_name, endpoint = project.split(": endpoint ")

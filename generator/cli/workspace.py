@@ -59,13 +59,21 @@ def render_command(ctx: click.Context, env: str | None, all_envs: bool, force: b
 
 
 @cli.command("list")
+@click.argument("env", required=False)
 @click.pass_context
-def list_command(ctx: click.Context) -> None:
-    """Show the environments, their teams and projects, and what each renders."""
+def list_command(ctx: click.Context, env: str | None) -> None:
+    """Show the environments (or ENV alone), their teams and projects, and what each renders.
+
+    With each environment, an estimate of its fixed monthly cost: its interface VPC endpoints,
+    which AWS bills per endpoint per availability zone per hour, at the region's rate
+    (generator/config/aws_prices.py, from AWS PrivateLink's pricing page) over 730 hours. Data
+    processed through them is billed on top and not counted; the S3 gateway endpoint is free.
+    """
     from generator.design.builder import design
+    from generator.design.costs import interface_endpoint_cost
 
     config_dir = ctx.obj.config_dir
-    for name in environment_names(config_dir):
+    for name in [env] if env else environment_names(config_dir):
         d = design(load(config_dir, name))
         cfg, p = d.config, d.platform
         flags = ", ".join(f for f, on in (("protected", cfg.protected), ("ecr", cfg.ecr.enabled),
@@ -79,6 +87,7 @@ def list_command(ctx: click.Context) -> None:
             parts.append(f"an alarm topic with {count(len(p.alarm_subscriptions), 'e-mail')}, "
                          f"{count(len(p.event_rules), 'event rule')}")
         click.echo(f"  platform: {', '.join(parts)}")
+        click.echo(f"  {_endpoint_cost(interface_endpoint_cost(d))}")
         for team in d.teams:
             click.echo(f"  teams/{team.name}:" + (" emptied, no project left to manage" if team.emptied else ""))
             for project in team.projects:
@@ -91,6 +100,17 @@ def list_command(ctx: click.Context) -> None:
                 click.echo(f"    {project.name}: retired; its {len(project.retained)} resources are kept, unmanaged")
 
 
+def _endpoint_cost(cost) -> str:
+    low, high = cost.zones[0], cost.zones[-1]
+    zones = f"{low} zone{'' if low == 1 else 's'}" if low == high else f"{low} to {high} zones"
+    what = f"interface endpoints: {cost.endpoints} in {zones}, {count(cost.endpoint_zones, 'endpoint-AZ')}"
+    if cost.monthly is None:
+        return (f"{what}; no hourly rate is known for {cost.region} (generator/config/aws_prices.py), "
+                "so no estimate")
+    return (f"{what} x ${cost.hourly:g} an hour x {cost.hours} hours = ${cost.monthly:,.2f} a month (an estimate: "
+            "data processing not included; the S3 gateway endpoint is free)")
+
+
 @cli.command("check")
 @click.argument("env", required=False)
 @click.option("--all", "all_envs", is_flag=True, help="Check every environment, in turn (text format only).")
@@ -98,34 +118,68 @@ def list_command(ctx: click.Context) -> None:
               help="A plan of one root (terraform show -json); checked instead of that root's HCL. Repeatable.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "junit", "sarif"]), default="text",
               show_default=True, help="text for people; json, junit and sarif for CI systems.")
+@click.option("--report", "reports", multiple=True, metavar="FORMAT=PATH",
+              help="Also write the report in FORMAT (json, junit, sarif, text) to PATH, from the same run. Repeatable.")
 @click.option("--no-checkov", is_flag=True, help="Run tfgen's own policies only.")
 @click.pass_context
 def check_command(ctx: click.Context, env: str | None, all_envs: bool, plans: tuple[Path, ...], output_format: str,
-                  no_checkov: bool) -> None:
+                  reports: tuple[str, ...], no_checkov: bool) -> None:
     """Prove out/ENV keeps the platform's rules, before terraform apply.
 
     Runs the policy pack (rules TFG-*, against the environment's YAML, over every file terraform
     reads: one tfgen did not write, or edited since, fails) and checkov with policies/checkov's
-    checks. Exit 0 clean, 1 violations. A plan must be of ENV and its account. Keeps AWS's IAM
+    checks. Each finding names its rendered file:line and the YAML file:line it was declared at.
+    The YAML's `waivers:` accept a finding until a date: a waived finding is reported apart and
+    does not fail; an expired waiver fails, naming its owner. SARIF holds a run per tool.
+    Exit 0 clean, 1 violations. A plan must be of ENV and its account. Keeps AWS's IAM
     catalogue in $XDG_CACHE_HOME/tfgen (else ~/.cache/tfgen), only to start faster: deleting it is safe.
     """
     from policies import iam_catalogue
 
     names = environments(ctx, env, all_envs)
-    if all_envs and (plans or output_format != "text"):
+    if all_envs and (plans or output_format != "text" or reports):
         raise click.UsageError("--all checks each environment's rendered files as text: a plan, and the json, "
                                "junit and sarif reports, are of one environment (check ENV)")
+    targets = [_report_target(value) for value in reports]
     failed = False
     with without_cyclic_gc(), iam_catalogue.loaded_aside():  # first: AWS's catalogue loads meanwhile
-        from policies import engine
+        from policies import engine, formats
 
         for name in names:
             report = engine.check(load(ctx.obj.config_dir, name), ctx.obj.out_dir / name, plans,
                                   run_checkov=not no_checkov)
-            click.echo(engine.FORMATTERS[output_format](report), nl=False)
+            for report_format, path in targets:
+                _write_report(path, formats.FORMATTERS[report_format](report))
+            click.echo(formats.FORMATTERS[output_format](report), nl=False)
             failed = failed or report.failed
     if failed:
         ctx.exit(1)
+
+
+def _report_target(value: str) -> tuple[str, Path]:
+    report_format, sep, path = value.partition("=")
+    if not sep or not path or report_format not in ("text", "json", "junit", "sarif"):
+        raise click.BadParameter(f"{value!r}: write FORMAT=PATH, FORMAT one of text, json, junit, sarif",
+                                 param_hint="--report")
+    return report_format, Path(path)
+
+
+def _write_report(path: Path, text: str) -> None:
+    """The whole report or none: written beside its place, then renamed over it."""
+    import os
+    import tempfile
+
+    try:
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+    except OSError as exc:
+        raise click.ClickException(f"cannot write the report {path}: {exc.strerror or exc}") from None
 
 
 @cli.command("diff")

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import UnionType
 from typing import Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from generator.config.models import RETIRED_KEYS, Environment
+from generator.config.models import CROSS_FIELD, RETIRED_KEYS, Environment
 from generator.config.yaml_source import Located, Path_, load_yaml
 from generator.errors import ConfigError, ConfigErrors, TfgenError
 
@@ -31,10 +31,19 @@ class LoadedEnvironment:
     config: Environment
     files: tuple[str, ...]  # the chain of files, the environment's own first
     positions: dict[Path_, tuple[str, int]]
+    # Mapping keys written again by a file lower in the chain (to change what is inside): where they
+    # were first written, in a file inherited.
+    declared: dict[Path_, tuple[str, int]] = field(default_factory=dict)
+    chain: tuple[str, ...] = ()  # every file of the inheritance chain, the environment's own first
 
     def where(self, path: Path_) -> tuple[str, int | None]:
         """File and line of a field, or of its nearest written ancestor."""
         return _nearest(self.positions, path, self.files[0])
+
+    def declared_at(self, path: Path_) -> tuple[str, int | None]:
+        """Where a mapping key (an endpoint, a project) was first written: the file inherited that declares
+        it, not a later file that writes the key again only to change a value inside it."""
+        return self.declared.get(path) or self.where(path)
 
 
 class UnknownEnvironment(TfgenError):
@@ -79,7 +88,7 @@ def load_environment(config_dir: Path, name: str) -> LoadedEnvironment:
         raise _located_error(exc, merged) from None
     files = tuple(dict.fromkeys(f for f, _ in merged.positions.values()))
     return LoadedEnvironment(name=name, config=config, files=(merged.file, *[f for f in files if f != merged.file]),
-                             positions=merged.positions)
+                             positions=merged.positions, declared=merged.declared, chain=merged.chain)
 
 
 def _display(path: Path) -> str:
@@ -89,14 +98,23 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _load_chain(config_dir: Path, name: str, seen: tuple[str, ...]) -> Located:
+@dataclass
+class _Merged(Located):
+    """A file merged with what it inherits: also where each mapping key written again lower in the
+    chain was first written (`declared`), and the chain of files, the environment's own first."""
+
+    declared: dict[Path_, tuple[str, int]] = field(default_factory=dict)
+    chain: tuple[str, ...] = ()
+
+
+def _load_chain(config_dir: Path, name: str, seen: tuple[str, ...]) -> _Merged:
     path = config_dir / f"{name}.yaml"
     own = load_yaml(path, _display(path))
     data = own.data
     parent_name = data.pop(INHERITS_KEY, None)
     _, line = own.positions.pop((INHERITS_KEY,), (own.file, None))
     if parent_name is None:
-        return own
+        return _Merged(data=own.data, file=own.file, positions=own.positions, chain=(own.file,))
     if not isinstance(parent_name, str) or not LAYER_NAME.fullmatch(parent_name):
         raise ConfigError(own.file, line, INHERITS_KEY,
                           f"{parent_name!r}: must be the name of another file in the same folder, without .yaml "
@@ -110,22 +128,30 @@ def _load_chain(config_dir: Path, name: str, seen: tuple[str, ...]) -> Located:
     return _merge(parent, own)
 
 
-def _merge(parent: Located, child: Located) -> Located:
-    positions = dict(parent.positions)
-    data = _merge_values(parent.data, child.data, (), positions)
+def _merge(parent: _Merged, child: Located) -> _Merged:
+    positions, declared = dict(parent.positions), dict(parent.declared)
+    data = _merge_values(parent.data, child.data, (), positions, declared)
     positions.update(child.positions)
-    return Located(data=data, file=child.file, positions=positions)
+    return _Merged(data=data, file=child.file, positions=positions, declared=declared,
+                   chain=(child.file, *parent.chain))
 
 
-def _merge_values(parent: object, child: object, path: Path_, positions: dict) -> object:
+def _merge_values(parent: object, child: object, path: Path_, positions: dict, declared: dict) -> object:
     if isinstance(parent, dict) and isinstance(child, dict):
         merged = dict(parent)
         for key, value in child.items():
-            merged[key] = _merge_values(parent[key], value, path + (key,), positions) if key in parent else value
+            if key not in parent:
+                merged[key] = value
+                continue
+            if isinstance(parent[key], dict) and isinstance(value, dict) and path + (key,) in positions:
+                declared.setdefault(path + (key,), positions[path + (key,)])  # the parent's: merged, not replaced
+            merged[key] = _merge_values(parent[key], value, path + (key,), positions, declared)
         return merged
     # Replaced whole: forget where the parent's nested values were written.
     for known in [p for p in positions if len(p) > len(path) and p[: len(path)] == path]:
         del positions[known]
+    for known in [p for p in declared if p[: len(path)] == path]:
+        del declared[known]
     return child
 
 
@@ -142,7 +168,8 @@ def _located_error(exc: ValidationError, merged: Located) -> ConfigError:
     A field that takes one of several types (`true` or a list) gets an error per type;
     only the most specific is shown (a bad list item rather than "not a boolean").
     """
-    pending = [(error, _data_loc(error, merged.data)) for error in exc.errors()]
+    # A check on two fields of a model is said at the field it names (models.cross_field_error).
+    pending = [(error, _data_loc(error, merged.data) + _cross_field(error)) for error in exc.errors()]
     # A retired key says what replaces it: its replacement is not also "missing".
     replaced = {loc[:-1] + (RETIRED_KEYS[loc][0],) for _, loc in pending if loc in RETIRED_KEYS}
     pending = [(e, loc) for e, loc in pending if not (e["type"] == "missing" and loc in replaced)]
@@ -154,6 +181,10 @@ def _located_error(exc: ValidationError, merged: Located) -> ConfigError:
         error, loc = max(same, key=lambda pair: len(pair[1]))
         located.append(_one_error(error, loc, merged))
     return located[0] if len(located) == 1 else ConfigErrors(located)
+
+
+def _cross_field(error: dict) -> Path_:
+    return (error["ctx"]["field"],) if error["type"] == CROSS_FIELD else ()
 
 
 def _one_error(error: dict, loc: Path_, merged: Located) -> ConfigError:
@@ -174,6 +205,12 @@ def _one_error(error: dict, loc: Path_, merged: Located) -> ConfigError:
             message += f" (write it in {Path(merged.file).name} or a file it inherits)"
     elif error["type"] == "string_pattern_mismatch":
         message = f"{error['input']!r} does not match {error['ctx']['pattern']}"
+    elif error["type"] == CROSS_FIELD:  # at the field's own line; the other field's, wherever it was written
+        other = loc[:-1] + (error["ctx"]["other"],)
+        if other in merged.positions:
+            message += f" ({other[-1]} is written at {':'.join(str(p) for p in merged.positions[other])})"
+        else:
+            message += f" ({other[-1]} is not written: its default)"
     return ConfigError(file, line, ".".join(str(p) for p in loc), message)
 
 

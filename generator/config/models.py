@@ -9,11 +9,12 @@ description) is held to AWS's own limit on it, read from botocore's models (`Aws
 from __future__ import annotations
 
 import ipaddress
+import datetime
 from typing import Annotated, Literal
 
 from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator,
                       model_validator)
-from pydantic_core import core_schema
+from pydantic_core import PydanticCustomError, core_schema
 
 from generator.config import aws_limits
 
@@ -239,6 +240,15 @@ class Logs(Strict):
     adopt_existing_job_log_groups: bool | list[JobLogGroup] = False
 
 
+# A model's check on two of its fields: the loader names the line of `field` and says where `other` was
+# written (with inheritance, the two may be in different files), rather than the model's own line.
+CROSS_FIELD = "cross_field"
+
+
+def cross_field_error(field: str, other: str, message: str) -> PydanticCustomError:
+    return PydanticCustomError(CROSS_FIELD, message, {"field": field, "other": other})
+
+
 class Alarms(Strict):
     """Optional (the plan calls them so): off unless an environment turns them on."""
 
@@ -259,8 +269,9 @@ class Alarms(Strict):
         if self.enabled and not self.emails:
             raise ValueError("alarms are enabled but nobody is notified: list at least one address in emails")
         if self.datapoints_to_alarm and self.datapoints_to_alarm > self.evaluation_periods:
-            raise ValueError(f"datapoints_to_alarm ({self.datapoints_to_alarm}) is more than evaluation_periods "
-                             f"({self.evaluation_periods}): the alarm could never fire")
+            raise cross_field_error("datapoints_to_alarm", "evaluation_periods",
+                                    f"datapoints_to_alarm ({self.datapoints_to_alarm}) is more than evaluation_periods "
+                                    f"({self.evaluation_periods}): the alarm could never fire")
         return self
 
     @field_validator("period_seconds")
@@ -370,6 +381,25 @@ class Team(RoleChoice):
     projects: dict[Slug, Project] = {}
 
 
+# A finding of the gate, by the rule that found it (tfgen's TFG-AREA-NNN or checkov's CKV_..., CKV2_...)
+# and the resource: its root (platform, teams/TEAM), then its Terraform address, or the root alone.
+WaivedRule = Annotated[str, StringConstraints(pattern=r"^(TFG-[A-Z]+-[0-9]{3}|CKV2?_[A-Z0-9]+_[0-9]+)$")]
+WaivedAddress = Annotated[str, StringConstraints(
+    pattern=r"^(platform|teams/[a-z0-9]+(-[a-z0-9]+)*)(/[a-z][a-z0-9_]*\.[A-Za-z_][A-Za-z0-9_-]*)?$")]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class Waiver(Strict):
+    """A finding accepted for a while: it stops failing the gate until the day after `expires`,
+    and is reported as waived, with its reason and owner (docs/policies.md, "Waivers")."""
+
+    rule: WaivedRule
+    address: WaivedAddress
+    reason: Text
+    owner: Text  # who renews or ends it: a person or a team's address
+    expires: datetime.date  # the last day it holds (UTC); YAML's 2027-03-31 or "2027-03-31"
+
+
 class AwsQuotas(Strict):
     """The account's quotas that an organisation's size reaches first, AWS's defaults unless the
     account has more (Service Quotas): what tfgen would create beyond them fails at apply.
@@ -398,6 +428,7 @@ class Environment(Strict):
     backend: Backend = Backend()
     teams: dict[Slug, Team] = {}
     aws_quotas: AwsQuotas = AwsQuotas()
+    waivers: list[Waiver] = []
 
     @field_validator("region")
     @classmethod

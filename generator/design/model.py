@@ -255,6 +255,14 @@ class ProjectDesign:
     retired_endpoints: tuple[EndpointMonitoring, ...] = ()  # protected environments: log groups kept
 
     @property
+    def tags(self) -> tuple[tuple[str, str], ...]:
+        """What each of its taggable resources (repositories, model package group, endpoint log
+        groups and alarms, a created role) is tagged with beyond the provider's default_tags, which
+        carry its team as Team: its project, as the YAML names it, so that cost allocation reports
+        split by project. Only keys default_tags does not set: a resource's own tags override them."""
+        return (("Project", self.name),)
+
+    @property
     def role_name(self) -> str:
         return self.role.name
 

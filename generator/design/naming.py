@@ -71,7 +71,7 @@ def _check_composed_names(loaded: LoadedEnvironment, result: Design) -> None:
     for repo in platform.shared_repositories:
         check(aws_limits.ECR_REPOSITORY, repo.name, ("ecr", "shared_repos"))
     seen_groups: dict[str, tuple[str, str]] = {}
-    seen_endpoints: dict[str, tuple[str, str]] = {}
+    seen_endpoints: dict[str, tuple] = {}  # endpoint name -> the path of its first declaration
     for team in result.teams:
         managed = {e.id: p.name for p in team.projects for e in p.endpoints}
         for project in team.projects:
@@ -102,10 +102,8 @@ def _check_composed_names(loaded: LoadedEnvironment, result: Design) -> None:
             for endpoint in project.endpoints:
                 endpoint_path = path + ("endpoints", endpoint.name)
                 if endpoint.name in seen_endpoints:
-                    other = "/".join(seen_endpoints[endpoint.name])
-                    fail(endpoint_path, f"endpoint {endpoint.name!r} is also declared by {other}; endpoint names are "
-                                        "unique per account and region")
-                seen_endpoints[endpoint.name] = (team.name, project.name)
+                    _twice(loaded, endpoint.name, (seen_endpoints[endpoint.name], endpoint_path), errors)
+                seen_endpoints.setdefault(endpoint.name, endpoint_path)
                 check(aws_limits.LOG_GROUP, endpoint.log_group, endpoint_path)
                 for alarm in endpoint.alarms:
                     check(aws_limits.ALARM, alarm.name, endpoint_path)
@@ -113,3 +111,19 @@ def _check_composed_names(loaded: LoadedEnvironment, result: Design) -> None:
     if errors:
         found = list(errors.values())
         raise found[0] if len(found) == 1 else ConfigErrors(found)
+
+
+def _twice(loaded: LoadedEnvironment, name: str, paths: tuple[tuple, tuple], errors: dict) -> None:
+    """An endpoint name two projects declare: said where the later of the two declarations was written
+    (the environment's own file before what it inherits; in one file, the second), naming the other's
+    file and line. Where the name was written, not a later file that only changes a value inside it."""
+    chain = loaded.chain or loaded.files
+    rank = {file: index for index, file in enumerate(chain)}
+    there, here = sorted(paths, key=lambda p: (-rank.get(loaded.declared_at(p)[0], len(chain)),
+                                               loaded.declared_at(p)[1] or 0))
+    file, line = loaded.declared_at(here)
+    other_file, other_line = loaded.declared_at(there)
+    other = f"{there[1]}/{there[3]} ({other_file}:{other_line})"
+    errors[(here, "endpoint declared twice")] = ConfigError(
+        file, line, ".".join(here), f"endpoint {name!r} is also declared by {other}; endpoint names are unique per "
+                                     "account and region")

@@ -9,9 +9,9 @@ from policies.rules.registry import RULES, DuplicateRule, PolicyRule, Violation,
 
 # Imported for their registrations, in this order: the order of RULES, and so of every
 # report's findings (security groups, names, VPC endpoints, ECR, logs, IAM, resource policies
-# and trust, monitoring, protection, providers, provenance). A concern module imports no other.
+# and trust, monitoring, protection, providers, tags, provenance). A concern module imports no other.
 from policies.rules import (security_groups, naming, endpoints, repositories, logs, iam,  # noqa: F401
-                            resource_policies, monitoring, protection, providers, provenance)
+                            resource_policies, monitoring, protection, providers, tags, provenance)
 from policies.rules.documents import identity_documents
 from policies.rules.iam import prefetch
 

@@ -12,7 +12,9 @@ from generator.cli import cli
 from generator.config.loader import load_environment
 from generator.render.templates import render
 from generator.render.writer import write
-from policies.engine import FORMATTERS, Report, evaluate
+from policies.engine import Report, evaluate
+from policies.findings import Finding
+from policies.formats import FORMATTERS
 from policies.expected import Expected
 from generator.read.inventory import from_hcl
 from policies.rules import RULES, Violation, rule_ids
@@ -81,16 +83,17 @@ def test_a_rule_id_registered_twice_is_refused_naming_both_checks():
 
 
 def sample_report(tmp_path) -> Report:
-    violation = Violation("TFG-SG-003", "platform:aws_vpc_security_group_ingress_rule.x", "platform/sg.tf", 12,
-                          "ingress tcp/22 from 0.0.0.0/0: no ingress from the internet")
-    return Report("prod", tmp_path / "out" / "prod", len(RULES), 84, [violation])
+    finding = Finding("tfgen", "TFG-SG-003", "platform", "aws_vpc_security_group_ingress_rule.x", "platform/sg.tf", 12,
+                      "ingress tcp/22 from 0.0.0.0/0: no ingress from the internet",
+                      yaml_file="environments/prod.yaml", yaml_line=7)
+    return Report("prod", tmp_path / "out" / "prod", len(RULES), 84, [finding])
 
 
 def test_text_format_is_a_table_and_a_summary(tmp_path):
     text = FORMATTERS["text"](sample_report(tmp_path))
     lines = text.splitlines()
-    assert lines[0].split() == ["RULE", "RESOURCE", "LOCATION", "PROBLEM"]
-    assert f"{tmp_path}/out/prod/platform/sg.tf:12" in lines[1]
+    assert lines[0].split() == ["RULE", "RESOURCE", "LOCATION", "DECLARED", "PROBLEM"]
+    assert f"{tmp_path}/out/prod/platform/sg.tf:12" in lines[1] and "environments/prod.yaml:7" in lines[1]
     assert lines[-1] == f"prod: {len(RULES)} rules run, 84 resources seen (HCL), 1 violation"
 
 
@@ -106,7 +109,7 @@ def test_json_junit_and_sarif(tmp_path):
     result = sarif["runs"][0]["results"][0]
     assert result["ruleId"] == "TFG-SG-003"
     assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == 12
-    assert {r["id"] for r in sarif["runs"][0]["tool"]["driver"]["rules"]} == set(rule_ids())
+    assert set(rule_ids()) <= {r["id"] for r in sarif["runs"][0]["tool"]["driver"]["rules"]}
 
 
 def test_check_cli_exit_codes(tmp_path):

@@ -7,4 +7,8 @@
 resource "aws_cloudwatch_log_group" "recommendations" {
   name              = "/aws/sagemaker/Endpoints/recommendations"
   retention_in_days = 14
+
+  tags = {
+    Project = "recommendation-engine"
+  }
 }

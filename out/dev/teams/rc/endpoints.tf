@@ -7,4 +7,8 @@
 resource "aws_cloudwatch_log_group" "fraud_scoring" {
   name              = "/aws/sagemaker/Endpoints/fraud-scoring"
   retention_in_days = 14
+
+  tags = {
+    Project = "fraud-detection"
+  }
 }

@@ -52,7 +52,8 @@ resource "aws_ecr_repository" "recommendation_engine_preprocessing" {
   }
 
   tags = {
-    Name = "acme-sm-algo-recommendation-engine/preprocessing"
+    Name    = "acme-sm-algo-recommendation-engine/preprocessing"
+    Project = "recommendation-engine"
   }
 
   lifecycle {
@@ -80,7 +81,8 @@ resource "aws_ecr_repository" "recommendation_engine_training" {
   }
 
   tags = {
-    Name = "acme-sm-algo-recommendation-engine/training"
+    Name    = "acme-sm-algo-recommendation-engine/training"
+    Project = "recommendation-engine"
   }
 
   lifecycle {
@@ -108,7 +110,8 @@ resource "aws_ecr_repository" "recommendation_engine_inference" {
   }
 
   tags = {
-    Name = "acme-sm-algo-recommendation-engine/inference"
+    Name    = "acme-sm-algo-recommendation-engine/inference"
+    Project = "recommendation-engine"
   }
 
   lifecycle {

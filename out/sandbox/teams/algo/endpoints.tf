@@ -8,6 +8,10 @@ resource "aws_cloudwatch_log_group" "recommendations" {
   name              = "/aws/sagemaker/Endpoints/recommendations"
   retention_in_days = 14
 
+  tags = {
+    Project = "recommendation-engine"
+  }
+
   lifecycle {
     prevent_destroy = true
   }
@@ -23,6 +27,10 @@ resource "aws_cloudwatch_metric_alarm" "recommendations_5xx_rate" {
   treat_missing_data  = "notBreaching"
   alarm_actions       = ["arn:aws:sns:eu-west-1:123456789012:acme-sm-alarms"]
   ok_actions          = ["arn:aws:sns:eu-west-1:123456789012:acme-sm-alarms"]
+
+  tags = {
+    Project = "recommendation-engine"
+  }
 
   metric_query {
     id          = "error_rate"
@@ -79,6 +87,10 @@ resource "aws_cloudwatch_metric_alarm" "recommendations_p99_latency" {
   treat_missing_data                    = "notBreaching"
   alarm_actions                         = ["arn:aws:sns:eu-west-1:123456789012:acme-sm-alarms"]
   ok_actions                            = ["arn:aws:sns:eu-west-1:123456789012:acme-sm-alarms"]
+
+  tags = {
+    Project = "recommendation-engine"
+  }
 
   dimensions = {
     EndpointName = "recommendations"

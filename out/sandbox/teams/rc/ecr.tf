@@ -52,7 +52,8 @@ resource "aws_ecr_repository" "anti_money_laundering_preprocessing" {
   }
 
   tags = {
-    Name = "acme-sm-rc-anti-money-laundering/preprocessing"
+    Name    = "acme-sm-rc-anti-money-laundering/preprocessing"
+    Project = "anti-money-laundering"
   }
 
   lifecycle {
@@ -80,7 +81,8 @@ resource "aws_ecr_repository" "anti_money_laundering_training" {
   }
 
   tags = {
-    Name = "acme-sm-rc-anti-money-laundering/training"
+    Name    = "acme-sm-rc-anti-money-laundering/training"
+    Project = "anti-money-laundering"
   }
 
   lifecycle {
@@ -108,7 +110,8 @@ resource "aws_ecr_repository" "anti_money_laundering_inference" {
   }
 
   tags = {
-    Name = "acme-sm-rc-anti-money-laundering/inference"
+    Name    = "acme-sm-rc-anti-money-laundering/inference"
+    Project = "anti-money-laundering"
   }
 
   lifecycle {
@@ -138,7 +141,8 @@ resource "aws_ecr_repository" "fraud_detection_preprocessing" {
   }
 
   tags = {
-    Name = "acme-sm-rc-fraud-detection/preprocessing"
+    Name    = "acme-sm-rc-fraud-detection/preprocessing"
+    Project = "fraud-detection"
   }
 
   lifecycle {
@@ -166,7 +170,8 @@ resource "aws_ecr_repository" "fraud_detection_training" {
   }
 
   tags = {
-    Name = "acme-sm-rc-fraud-detection/training"
+    Name    = "acme-sm-rc-fraud-detection/training"
+    Project = "fraud-detection"
   }
 
   lifecycle {
@@ -194,7 +199,8 @@ resource "aws_ecr_repository" "fraud_detection_inference" {
   }
 
   tags = {
-    Name = "acme-sm-rc-fraud-detection/inference"
+    Name    = "acme-sm-rc-fraud-detection/inference"
+    Project = "fraud-detection"
   }
 
   lifecycle {

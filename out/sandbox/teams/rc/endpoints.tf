@@ -8,6 +8,10 @@ resource "aws_cloudwatch_log_group" "fraud_scoring" {
   name              = "/aws/sagemaker/Endpoints/fraud-scoring"
   retention_in_days = 14
 
+  tags = {
+    Project = "fraud-detection"
+  }
+
   lifecycle {
     prevent_destroy = true
   }
@@ -23,6 +27,10 @@ resource "aws_cloudwatch_metric_alarm" "fraud_scoring_5xx_rate" {
   treat_missing_data  = "notBreaching"
   alarm_actions       = ["arn:aws:sns:eu-west-1:123456789012:acme-sm-alarms"]
   ok_actions          = ["arn:aws:sns:eu-west-1:123456789012:acme-sm-alarms"]
+
+  tags = {
+    Project = "fraud-detection"
+  }
 
   metric_query {
     id          = "error_rate"
@@ -80,6 +88,10 @@ resource "aws_cloudwatch_metric_alarm" "fraud_scoring_p99_latency" {
   alarm_actions                         = ["arn:aws:sns:eu-west-1:123456789012:acme-sm-alarms"]
   ok_actions                            = ["arn:aws:sns:eu-west-1:123456789012:acme-sm-alarms"]
 
+  tags = {
+    Project = "fraud-detection"
+  }
+
   dimensions = {
     EndpointName = "fraud-scoring"
     VariantName  = "AllTraffic"
@@ -100,6 +112,10 @@ resource "aws_cloudwatch_metric_alarm" "fraud_scoring_no_invocations" {
   treat_missing_data  = "breaching"
   alarm_actions       = ["arn:aws:sns:eu-west-1:123456789012:acme-sm-alarms"]
   ok_actions          = ["arn:aws:sns:eu-west-1:123456789012:acme-sm-alarms"]
+
+  tags = {
+    Project = "fraud-detection"
+  }
 
   dimensions = {
     EndpointName = "fraud-scoring"

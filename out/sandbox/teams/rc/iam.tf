@@ -26,7 +26,8 @@ resource "aws_iam_role" "anti_money_laundering" {
   })
 
   tags = {
-    Name = "acme-sm-rc-anti-money-laundering-execution"
+    Name    = "acme-sm-rc-anti-money-laundering-execution"
+    Project = "anti-money-laundering"
   }
 }
 

@@ -52,7 +52,8 @@ resource "aws_ecr_repository" "recommendation_engine_preprocessing" {
   }
 
   tags = {
-    Name = "acme-sm-algo-recommendation-engine/preprocessing"
+    Name    = "acme-sm-algo-recommendation-engine/preprocessing"
+    Project = "recommendation-engine"
   }
 }
 
@@ -76,7 +77,8 @@ resource "aws_ecr_repository" "recommendation_engine_training" {
   }
 
   tags = {
-    Name = "acme-sm-algo-recommendation-engine/training"
+    Name    = "acme-sm-algo-recommendation-engine/training"
+    Project = "recommendation-engine"
   }
 }
 
@@ -100,7 +102,8 @@ resource "aws_ecr_repository" "recommendation_engine_inference" {
   }
 
   tags = {
-    Name = "acme-sm-algo-recommendation-engine/inference"
+    Name    = "acme-sm-algo-recommendation-engine/inference"
+    Project = "recommendation-engine"
   }
 }
 

@@ -10,7 +10,8 @@ resource "aws_sagemaker_model_package_group" "recommendation_engine" {
   model_package_group_description = "Product recommendations"
 
   tags = {
-    Name = "algo-recommendation-engine"
+    Name    = "algo-recommendation-engine"
+    Project = "recommendation-engine"
   }
 
   lifecycle {

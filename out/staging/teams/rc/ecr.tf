@@ -52,7 +52,8 @@ resource "aws_ecr_repository" "anti_money_laundering_preprocessing" {
   }
 
   tags = {
-    Name = "acme-sm-rc-anti-money-laundering/preprocessing"
+    Name    = "acme-sm-rc-anti-money-laundering/preprocessing"
+    Project = "anti-money-laundering"
   }
 }
 
@@ -76,7 +77,8 @@ resource "aws_ecr_repository" "anti_money_laundering_training" {
   }
 
   tags = {
-    Name = "acme-sm-rc-anti-money-laundering/training"
+    Name    = "acme-sm-rc-anti-money-laundering/training"
+    Project = "anti-money-laundering"
   }
 }
 
@@ -100,7 +102,8 @@ resource "aws_ecr_repository" "anti_money_laundering_inference" {
   }
 
   tags = {
-    Name = "acme-sm-rc-anti-money-laundering/inference"
+    Name    = "acme-sm-rc-anti-money-laundering/inference"
+    Project = "anti-money-laundering"
   }
 }
 
@@ -126,7 +129,8 @@ resource "aws_ecr_repository" "fraud_detection_preprocessing" {
   }
 
   tags = {
-    Name = "acme-sm-rc-fraud-detection/preprocessing"
+    Name    = "acme-sm-rc-fraud-detection/preprocessing"
+    Project = "fraud-detection"
   }
 }
 
@@ -150,7 +154,8 @@ resource "aws_ecr_repository" "fraud_detection_training" {
   }
 
   tags = {
-    Name = "acme-sm-rc-fraud-detection/training"
+    Name    = "acme-sm-rc-fraud-detection/training"
+    Project = "fraud-detection"
   }
 }
 
@@ -174,7 +179,8 @@ resource "aws_ecr_repository" "fraud_detection_inference" {
   }
 
   tags = {
-    Name = "acme-sm-rc-fraud-detection/inference"
+    Name    = "acme-sm-rc-fraud-detection/inference"
+    Project = "fraud-detection"
   }
 }
 

@@ -7,6 +7,10 @@
 resource "aws_cloudwatch_log_group" "fraud_scoring" {
   name              = "/aws/sagemaker/Endpoints/fraud-scoring"
   retention_in_days = 14
+
+  tags = {
+    Project = "fraud-detection"
+  }
 }
 
 resource "aws_cloudwatch_metric_alarm" "fraud_scoring_5xx_rate" {
@@ -19,6 +23,10 @@ resource "aws_cloudwatch_metric_alarm" "fraud_scoring_5xx_rate" {
   treat_missing_data  = "notBreaching"
   alarm_actions       = ["arn:aws:sns:eu-west-1:222222222222:acme-sm-alarms"]
   ok_actions          = ["arn:aws:sns:eu-west-1:222222222222:acme-sm-alarms"]
+
+  tags = {
+    Project = "fraud-detection"
+  }
 
   metric_query {
     id          = "error_rate"
@@ -76,6 +84,10 @@ resource "aws_cloudwatch_metric_alarm" "fraud_scoring_p99_latency" {
   alarm_actions                         = ["arn:aws:sns:eu-west-1:222222222222:acme-sm-alarms"]
   ok_actions                            = ["arn:aws:sns:eu-west-1:222222222222:acme-sm-alarms"]
 
+  tags = {
+    Project = "fraud-detection"
+  }
+
   dimensions = {
     EndpointName = "fraud-scoring"
     VariantName  = "AllTraffic"
@@ -96,6 +108,10 @@ resource "aws_cloudwatch_metric_alarm" "fraud_scoring_no_invocations" {
   treat_missing_data  = "breaching"
   alarm_actions       = ["arn:aws:sns:eu-west-1:222222222222:acme-sm-alarms"]
   ok_actions          = ["arn:aws:sns:eu-west-1:222222222222:acme-sm-alarms"]
+
+  tags = {
+    Project = "fraud-detection"
+  }
 
   dimensions = {
     EndpointName = "fraud-scoring"

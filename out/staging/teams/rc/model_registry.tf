@@ -10,7 +10,8 @@ resource "aws_sagemaker_model_package_group" "anti_money_laundering" {
   model_package_group_description = "Transaction monitoring"
 
   tags = {
-    Name = "rc-anti-money-laundering"
+    Name    = "rc-anti-money-laundering"
+    Project = "anti-money-laundering"
   }
 
   lifecycle {
@@ -23,7 +24,8 @@ resource "aws_sagemaker_model_package_group" "fraud_detection" {
   model_package_group_description = "Card fraud scoring"
 
   tags = {
-    Name = "rc-fraud-detection"
+    Name    = "rc-fraud-detection"
+    Project = "fraud-detection"
   }
 
   lifecycle {
