@@ -462,3 +462,12 @@ def test_where_a_key_was_declared_survives_a_three_file_chain(tmp_path):
                                                             line_of(prod, "image_retention: 5"))
     assert loaded.declared_at(("network",)) == (str(tmp_path / "_base.yaml"), line_of(base, "network:"))
     assert loaded.chain == tuple(str(tmp_path / f) for f in ("prod.yaml", "_mid.yaml", "_base.yaml"))
+
+
+def test_a_team_named_platform_is_refused_at_its_line(config_dir):
+    # out/ENV/platform is the platform's root, `Team = platform` tags its resources, and ENV-platform is
+    # its Atlantis project: a team by that name would share all three.
+    (config_dir / "test.yaml").write_text(MINIMAL.replace("  rc:", "  platform:"))
+    assert error_of(config_dir) == (
+        "test.yaml:11: teams.platform: 'platform' names the environment's platform root and its resources' "
+        "Team tag: give the team another name")

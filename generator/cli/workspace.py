@@ -1,4 +1,4 @@
-"""The commands on the YAML and the files: render, list, check, diff, schema, affected."""
+"""The commands on the YAML and the files: render, list, check, diff, schema, affected, atlantis."""
 
 from __future__ import annotations
 
@@ -241,3 +241,37 @@ def affected_command(ctx: click.Context, base: str, output_format: str) -> None:
     else:
         for r in roots:
             click.echo(r.root if r.status == "changed" else f"{r.root} ({r.status})")
+
+
+@cli.command("atlantis")
+@click.argument("env", required=False)
+@click.option("--all", "all_envs", is_flag=True, help="Every environment's roots.")
+@click.option("--check", "check_only", is_flag=True,
+              help="Print nothing; exit 1 when the repository's atlantis.yaml is not what this command prints.")
+@click.pass_context
+def atlantis_command(ctx: click.Context, env: str | None, all_envs: bool, check_only: bool) -> None:
+    """Print the repository's atlantis.yaml (version 3) for Atlantis's pull-request plans.
+
+    A project per root render writes (ENV-platform, ENV-TEAM), each folder relative to the git
+    repository's root; a team's root depends on its environment's platform project and is applied
+    after it. A project plans when its files or its environment's YAML change, in a workflow that
+    runs `tfgen render ENV --check`, this command with --check and `tfgen check ENV` before the
+    plan, and the gate on the plan after it. Save it as atlantis.yaml at the repository's root.
+    """
+    from generator.changes import atlantis
+    from generator.render.templates import render_loaded
+
+    names = environments(ctx, env, all_envs)
+    folders = atlantis.repository_folders(ctx.obj.config_dir, ctx.obj.out_dir)
+    scope = "--all" if all_envs else env
+    loaded = [load(ctx.obj.config_dir, name) for name in names]
+    text = atlantis.atlantis_yaml([(one, render_loaded(one)) for one in loaded], folders, scope)
+    if not check_only:
+        click.echo(text, nl=False)
+        return
+    problems = atlantis.stale(text, folders, scope)
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        ctx.exit(1)
+    click.echo(f"{folders.repository / atlantis.FILE_NAME}: {click.style('up to date', fg='green')}")

@@ -373,6 +373,18 @@ class Project(RoleChoice):
     adopt_existing: bool | list[AdoptableProjectPart] = False
 
 
+def _not_the_platform(name: str) -> str:
+    if name == "platform":
+        raise ValueError("'platform' names the environment's platform root and its resources' Team tag: "
+                         "give the team another name")
+    return name
+
+
+# A team's name is its root (out/ENV/teams/TEAM), its Team tag and, with the environment's name, its
+# Atlantis project (ENV-TEAM): never the platform's.
+TeamName = Annotated[Slug, AfterValidator(_not_the_platform)]
+
+
 class Team(RoleChoice):
     description: str = ""
     # A team's root stays while the team is in the YAML: with no project left to manage (none, or
@@ -426,7 +438,7 @@ class Environment(Strict):
     alarms: Alarms = Alarms()
     vpc_endpoints: VpcEndpoints = VpcEndpoints()
     backend: Backend = Backend()
-    teams: dict[Slug, Team] = {}
+    teams: dict[TeamName, Team] = {}
     aws_quotas: AwsQuotas = AwsQuotas()
     waivers: list[Waiver] = []
 
