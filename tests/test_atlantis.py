@@ -30,6 +30,14 @@ from tests.conftest import ENVIRONMENTS, REPO
 
 # Atlantis's built-in steps (raw/step.go, validStepName), and `run` for a command of one's own.
 ATLANTIS_STEPS = {"init", "plan", "apply", "env", "multienv", "show", "policy_check", "import", "state_rm"}
+# The keys Atlantis reads (the yaml tags of raw/repo_cfg.go's RepoCfg and raw/project.go's Project).
+REPO_KEYS = {"version", "projects", "workflows", "policies", "autodiscover", "automerge", "parallel_apply",
+             "parallel_plan", "delete_source_branch_on_merge", "emoji_reaction", "allowed_regexp_prefixes",
+             "abort_on_execution_order_fail", "repo_locks", "silence_pr_comments"}
+PROJECT_KEYS = {"name", "branch", "dir", "workspace", "workflow", "terraform_distribution", "terraform_version",
+                "autoplan", "plan_requirements", "apply_requirements", "import_requirements", "depends_on",
+                "delete_source_branch_on_merge", "repo_locking", "repo_locks", "execution_order_group",
+                "policy_check", "custom_policy_check", "silence_pr_comments", "glob_file_match"}
 
 
 def _tfgen(*args: str, cwd: Path = REPO) -> tuple[int, str, str]:
@@ -44,8 +52,10 @@ def _tfgen(*args: str, cwd: Path = REPO) -> tuple[int, str, str]:
 
 
 def _rendered_roots(out: Path) -> set[str]:
-    """Every folder under out/ENV that Terraform reads as a root: it holds .tf files."""
-    return {path.parent.relative_to(out.parent).as_posix() for path in out.glob("*/**/*.tf")}
+    """Every folder under out/ENV that Terraform reads as a root: it holds .tf files (terraform's own
+    downloads in .terraform/ aside)."""
+    return {path.parent.relative_to(out.parent).as_posix() for path in out.glob("*/**/*.tf")
+            if ".terraform" not in path.relative_to(out).parts}
 
 
 def _plans(project: dict, modified: str) -> bool:
@@ -81,9 +91,11 @@ def test_every_rendered_root_is_one_project_and_every_project_a_rendered_root(re
 
 def test_the_file_is_one_atlantis_accepts(repository_config):
     assert repository_config["version"] == 3
+    assert set(repository_config) <= REPO_KEYS
     names = [p["name"] for p in repository_config["projects"]]
     assert len(names) == len(set(names))
     for project in repository_config["projects"]:
+        assert set(project) <= PROJECT_KEYS and set(project["autoplan"]) <= {"enabled", "when_modified"}
         assert quote_plus(project["name"].replace("/", "-")) == project["name"].replace("/", "-")
         assert ".." not in project["dir"] and not project["dir"].startswith("/")
         assert project["workspace"] == "default"  # one state per root: its backend's key
@@ -129,12 +141,16 @@ def test_each_environment_gates_before_the_plan_and_gates_the_plan_itself(reposi
         env = Path(project["dir"]).relative_to("out").parts[0]
         steps = repository_config["workflows"][project["workflow"]]["plan"]["steps"]
         commands = [s["run"] if isinstance(s, dict) else s for s in steps]
+        assert "make --silent .venv/.installed-run checkov" in commands[0]  # the repository's tfgen, then its gates
         plan = commands.index("plan")
         before, after = " ; ".join(commands[:plan]), " ; ".join(commands[plan:])
         for gate in (f"tfgen render {env} --check", "tfgen atlantis --all --check", f"tfgen check {env}"):
             assert gate in before, (env, gate)
         assert commands.index("init") < plan
-        assert "show" in commands[plan:] and f'tfgen check {env} --no-checkov --plan "$SHOWFILE"' in after
+        show = commands.index("show")
+        gate = next(i for i, c in enumerate(commands) if f'tfgen check {env} --no-checkov --plan "$SHOWFILE"' in c)
+        assert plan < show < gate
+        assert commands[gate].endswith('|| { rm -f "$PLANFILE"; exit 1; }')  # a refused plan is not left to apply
 
 
 def test_the_docs_example_is_what_the_command_prints():
@@ -181,7 +197,8 @@ def test_other_folders_are_named_relative_to_the_repository_in_dirs_and_commands
     assert "tfgen --config-dir platform/yaml --out-dir build/tf atlantis prod --check" in steps
 
 
-def test_outside_a_git_repository_it_says_why_and_prints_nothing(tmp_path):
+def test_outside_a_git_repository_it_says_why_and_prints_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))  # wherever the temporary folder is
     shutil.copytree(ENVIRONMENTS, tmp_path / "environments")
     status, text, said = _tfgen("atlantis", "--all", cwd=tmp_path)
     assert status == 1
@@ -198,3 +215,16 @@ def test_two_roots_that_would_share_a_project_name_are_refused(tmp_path):
     status, text, said = _tfgen("atlantis", "--all", cwd=repo)
     assert status == 1 and text == ""
     assert "'prod-eu-rc'" in said and "out/prod/teams/eu-rc" in said and "out/prod-eu/teams/rc" in said
+
+
+def test_a_yaml_file_that_is_a_link_is_planned_on_by_its_own_path(tmp_path):
+    # A pull request changes the link in the repository, not its target elsewhere.
+    repo = _repository(tmp_path / "repo")
+    (tmp_path / "elsewhere").mkdir()
+    shared = repo / "environments/_shared.yaml"
+    shared.rename(tmp_path / "elsewhere/_shared.yaml")
+    (repo / "environments/_shared.yaml").symlink_to(tmp_path / "elsewhere/_shared.yaml")
+    status, text, said = _tfgen("atlantis", "prod", cwd=repo)
+    assert status == 0, said
+    patterns = yaml.safe_load(text)["projects"][0]["autoplan"]["when_modified"]
+    assert "../../../environments/_shared.yaml" in patterns  # the link, where the pull request changes it

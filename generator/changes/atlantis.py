@@ -87,8 +87,7 @@ def projects(loaded: LoadedEnvironment, rendered: Rendered, folders: Folders) ->
     for root in rendered.roots():
         folder = f"{folders.out_dir}/{env}/{root}".removeprefix("./")
         # Each YAML file of the environment's chain, as Atlantis matches it: relative to the project's folder.
-        # (The loader names them relative to the current directory, or absolute.)
-        yaml_files = [Path(os.path.relpath(Path(file).resolve(), folders.repository / folder)).as_posix()
+        yaml_files = [os.path.relpath(_in_repository(file, folders), folders.repository / folder)
                       for file in loaded.chain]
         is_platform = root == PLATFORM_ROOT
         found.append(Project(name=platform if is_platform else f"{env}-{root.removeprefix('teams/')}", env=env,
@@ -96,6 +95,16 @@ def projects(loaded: LoadedEnvironment, rendered: Rendered, folders: Folders) ->
                              depends_on=[] if is_platform else [platform],
                              order=PLATFORM_ORDER if is_platform else TEAM_ORDER))
     return found
+
+
+def _in_repository(file: str, folders: Folders) -> Path:
+    """A file of the chain by its path in the repository, as a pull request names it: not resolved
+    through a link (a link's target elsewhere is not what the pull request changes)."""
+    path = Path(os.path.abspath(file))  # the loader names it relative to the current directory, or absolute
+    if not path.is_relative_to(folders.repository):
+        raise TfgenError(f"{file} is outside the repository {folders.repository}: Atlantis plans on changes to "
+                         "the repository's files only; keep the environments' YAML in it")
+    return path
 
 
 def command(folders: Folders, scope: str, program: str = "tfgen") -> str:
@@ -127,7 +136,7 @@ def atlantis_yaml(environments: list[tuple[LoadedEnvironment, Rendered]], folder
               "# environment comes or goes; every plan fails until then. The workflows install this\n"
               "# repository's tfgen and checkov in Atlantis's clone (make), and the server must allow\n"
               "# them (docs/ci/atlantis.md).\n")
-    return header + yaml.safe_dump(document, sort_keys=False, default_flow_style=False, width=120)
+    return header + yaml.safe_dump(document, sort_keys=False, default_flow_style=False, width=160)
 
 
 def _workflow_name(env: str) -> str:
@@ -160,7 +169,9 @@ def _workflow(env: str, folders: Folders, scope: str) -> dict:
             "init",
             "plan",
             "show",  # the plan as JSON, in $SHOWFILE
-            {"run": f'{at_root} && {tfgen} check {name} --no-checkov --plan "$SHOWFILE"'},
+            # A plan the gate refuses is deleted: an Atlantis before 0.46 would apply a plan file left behind.
+            {"run": f'{at_root} && {tfgen} check {name} --no-checkov --plan "$SHOWFILE" '
+                    '|| { rm -f "$PLANFILE"; exit 1; }'},
         ]},
         "apply": {"steps": ["apply"]},
     }

@@ -247,7 +247,8 @@ def affected_command(ctx: click.Context, base: str, output_format: str) -> None:
 @click.argument("env", required=False)
 @click.option("--all", "all_envs", is_flag=True, help="Every environment's roots.")
 @click.option("--check", "check_only", is_flag=True,
-              help="Print nothing; exit 1 when the repository's atlantis.yaml is not what this command prints.")
+              help="Compare instead of printing: exit 1, saying why, when the repository's atlantis.yaml is not "
+                   "what this command prints.")
 @click.pass_context
 def atlantis_command(ctx: click.Context, env: str | None, all_envs: bool, check_only: bool) -> None:
     """Print the repository's atlantis.yaml (version 3) for Atlantis's pull-request plans.
