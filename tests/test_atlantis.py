@@ -228,3 +228,8 @@ def test_a_yaml_file_that_is_a_link_is_planned_on_by_its_own_path(tmp_path):
     assert status == 0, said
     patterns = yaml.safe_load(text)["projects"][0]["autoplan"]["when_modified"]
     assert "../../../environments/_shared.yaml" in patterns  # the link, where the pull request changes it
+    # And the same through a link to the repository itself, given as an absolute --config-dir.
+    (tmp_path / "checkout").symlink_to(repo)
+    status, text, said = _tfgen("--config-dir", str(tmp_path / "checkout/environments"), "atlantis", "prod", cwd=repo)
+    assert status == 0, said
+    assert yaml.safe_load(text)["projects"][0]["autoplan"]["when_modified"] == patterns

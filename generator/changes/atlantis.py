@@ -98,9 +98,11 @@ def projects(loaded: LoadedEnvironment, rendered: Rendered, folders: Folders) ->
 
 
 def _in_repository(file: str, folders: Folders) -> Path:
-    """A file of the chain by its path in the repository, as a pull request names it: not resolved
-    through a link (a link's target elsewhere is not what the pull request changes)."""
-    path = Path(os.path.abspath(file))  # the loader names it relative to the current directory, or absolute
+    """A file of the chain by its path in the repository, as a pull request names it: its folder
+    resolved as the repository's is, the file itself not (a link's target elsewhere is not what the
+    pull request changes)."""
+    named = Path(os.path.abspath(file))  # the loader names it relative to the current directory, or absolute
+    path = named.parent.resolve() / named.name
     if not path.is_relative_to(folders.repository):
         raise TfgenError(f"{file} is outside the repository {folders.repository}: Atlantis plans on changes to "
                          "the repository's files only; keep the environments' YAML in it")
