@@ -233,3 +233,12 @@ def test_a_yaml_file_that_is_a_link_is_planned_on_by_its_own_path(tmp_path):
     status, text, said = _tfgen("--config-dir", str(tmp_path / "checkout/environments"), "atlantis", "prod", cwd=repo)
     assert status == 0, said
     assert yaml.safe_load(text)["projects"][0]["autoplan"]["when_modified"] == patterns
+
+
+def test_without_git_on_path_it_says_so(tmp_path, monkeypatch):
+    shutil.copytree(ENVIRONMENTS, tmp_path / "environments")
+    monkeypatch.setenv("PATH", str(tmp_path))  # a PATH with no git on it
+    status, text, said = _tfgen("atlantis", "--all", cwd=tmp_path)
+    assert status == 1 and text == ""
+    assert said == ("Error: git is not on PATH: `tfgen atlantis` names each root's folder relative to the "
+                    "repository's root; install git, or run it where git is\n")

@@ -7,6 +7,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from generator.changes.git import run_git
 from generator.errors import TfgenError
 from generator.read.sources import read_by_terraform
 
@@ -25,11 +26,7 @@ class AffectedRoot:
 
 
 def _run_git(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    try:
-        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
-    except FileNotFoundError:
-        raise TfgenError("git is not on PATH: `tfgen affected` compares out/ with a git revision; install git, "
-                         "or run it where git is") from None
+    return run_git(args, cwd, "`tfgen affected` compares out/ with a git revision")
 
 
 def _git(args: list[str], cwd: Path) -> str:

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import os
 import shlex
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from generator.changes.git import run_git
 from generator.config.loader import LoadedEnvironment
 from generator.errors import TfgenError
 from generator.render.templates import PLATFORM_ROOT, Rendered
@@ -49,10 +49,8 @@ def repository_folders(config_dir: Path, out_dir: Path) -> Folders:
     """The git repository holding the YAML and out/: atlantis.yaml belongs at its root."""
     config, out = config_dir.resolve(), out_dir.resolve()
     try:
-        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=config, capture_output=True, text=True)
-    except FileNotFoundError:
-        raise TfgenError("git is not on PATH: `tfgen atlantis` names each root's folder relative to the "
-                         "repository's root; install git, or run it where git is") from None
+        top = run_git(["rev-parse", "--show-toplevel"], config,
+                      "`tfgen atlantis` names each root's folder relative to the repository's root")
     except OSError as exc:  # the configuration folder itself is missing or unreadable
         raise TfgenError(f"cannot open the configuration folder {config_dir}: {exc.strerror or exc}") from None
     if top.returncode != 0:
