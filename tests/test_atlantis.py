@@ -242,3 +242,24 @@ def test_without_git_on_path_it_says_so(tmp_path, monkeypatch):
     assert status == 1 and text == ""
     assert said == ("Error: git is not on PATH: `tfgen atlantis` names each root's folder relative to the "
                     "repository's root; install git, or run it where git is\n")
+
+
+@pytest.mark.parametrize("gate_exit, plan_kept", [(0, True), (1, False)])
+def test_the_plan_gate_step_deletes_the_plan_it_refuses(tmp_path, repository_config, gate_exit, plan_kept):
+    """The step as Atlantis runs it (sh -c, in the project's folder, with its variables), tfgen standing in
+    as a script that passes or refuses: a refused plan file is gone, so no Atlantis can apply it."""
+    project = next(p for p in repository_config["projects"] if p["name"] == "prod-rc")
+    steps = repository_config["workflows"][project["workflow"]]["plan"]["steps"]
+    step = next(s["run"] for s in steps if isinstance(s, dict) and "$SHOWFILE" in s["run"])
+    clone = tmp_path / "clone"
+    (clone / project["dir"]).mkdir(parents=True)
+    (clone / ".venv/bin").mkdir(parents=True)
+    (clone / ".venv/bin/tfgen").write_text(f"#!/bin/sh\nexit {gate_exit}\n")
+    (clone / ".venv/bin/tfgen").chmod(0o755)
+    plan = clone / project["dir"] / "default.tfplan"
+    plan.write_text("a plan")
+    env = {**os.environ, "DIR": str(clone / project["dir"]), "REPO_REL_DIR": project["dir"],
+           "PLANFILE": str(plan), "SHOWFILE": str(tmp_path / "plan.json")}
+    ran = subprocess.run(["sh", "-c", step], cwd=clone / project["dir"], env=env)
+    assert ran.returncode == gate_exit
+    assert plan.exists() == plan_kept
